@@ -1,0 +1,106 @@
+// swift-tools-version:6.1
+import PackageDescription
+
+let package = Package(
+    name: "deep-model-server",
+    platforms: [.macOS(.v15)],
+    products: [
+        .executable(name: "deep-model-server", targets: ["deep-model-server"]),
+        .executable(name: "deep-model-export", targets: ["deep-model-export"]),
+        .library(name: "DMSServerApp", targets: ["DMSServerApp"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/hummingbird-project/hummingbird", from: "2.28.1"),
+        .package(url: "https://github.com/vapor/multipart-kit", from: "4.7.1"),
+        .package(url: "https://github.com/weichsel/ZIPFoundation", from: "0.9.20"),
+        .package(url: "https://github.com/swift-server/async-http-client", from: "1.37.0"),
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
+        .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
+        .package(url: "https://github.com/apple/swift-crypto", from: "4.5.2"),
+        .package(url: "https://github.com/swift-server/swift-service-lifecycle", from: "2.13.0"),
+    ],
+    targets: [
+        .target(
+            name: "DMSCore",
+            dependencies: []
+        ),
+        .target(
+            name: "DMSRuntime",
+            dependencies: [
+                "DMSCore",
+                .product(name: "ZIPFoundation", package: "ZIPFoundation"),
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ]
+        ),
+        .target(
+            name: "DMSMXNet",
+            dependencies: ["DMSCore", .product(name: "Logging", package: "swift-log")]
+        ),
+        .systemLibrary(
+            name: "CTurboJPEG",
+            pkgConfig: "libturbojpeg",
+            providers: [.apt(["libturbojpeg0-dev"])]
+        ),
+        .systemLibrary(
+            name: "CPNG",
+            pkgConfig: "libpng",
+            providers: [.apt(["libpng-dev"])]
+        ),
+        .target(name: "CPNGShim", dependencies: ["CPNG"]),
+        .target(
+            name: "DMSVision",
+            dependencies: ["DMSCore", "CTurboJPEG", "CPNGShim"]
+        ),
+        .target(
+            name: "DMSLogging",
+            dependencies: [.product(name: "Logging", package: "swift-log")]
+        ),
+        .target(
+            name: "DMSHTTP",
+            dependencies: [
+                "DMSCore",
+                "DMSRuntime",
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "MultipartKit", package: "multipart-kit"),
+                .product(name: "Logging", package: "swift-log"),
+            ]
+        ),
+        .target(
+            name: "DMSServerApp",
+            dependencies: [
+                "DMSCore",
+                "DMSRuntime",
+                "DMSMXNet",
+                "DMSVision",
+                "DMSHTTP",
+                "DMSLogging",
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ]
+        ),
+        .executableTarget(
+            name: "deep-model-server",
+            dependencies: ["DMSServerApp"]
+        ),
+        .executableTarget(
+            name: "deep-model-export",
+            dependencies: ["DMSServerApp"]
+        ),
+        .testTarget(name: "DMSCoreTests", dependencies: ["DMSCore"]),
+        .testTarget(
+            name: "DMSRuntimeTests",
+            dependencies: ["DMSRuntime", .product(name: "ZIPFoundation", package: "ZIPFoundation"), .product(name: "Logging", package: "swift-log")]),
+        .testTarget(name: "DMSServerAppTests", dependencies: ["DMSServerApp"]),
+        .testTarget(
+            name: "DMSVisionTests",
+            dependencies: ["DMSVision"],
+            resources: [.copy("Resources/vision")]
+        ),
+        .testTarget(name: "DMSLoggingTests", dependencies: ["DMSLogging", .product(name: "Logging", package: "swift-log")]),
+    ]
+)

@@ -1,0 +1,63 @@
+/// The one error type of the server's domain: a stable code, a message for the user, and an
+/// optional underlying cause.
+///
+/// Codes are transport-neutral; each surface (REST today, gRPC later) maps them to its wire format
+/// in exactly one place.
+public struct DMSError: Error, Sendable, CustomStringConvertible {
+    /// What kind of failure this is. A struct over a private enum, so codes can be added later
+    /// without breaking exhaustive switches in other modules.
+    public struct Code: Hashable, Sendable, CustomStringConvertible {
+        private enum Wrapped: Hashable, Sendable {
+            case invalidInput, notFound, payloadTooLarge, unavailable, resourceExhausted
+            case unsupported, invalidModel, engineFailure, internalError
+        }
+
+        private let wrapped: Wrapped
+        private init(_ wrapped: Wrapped) { self.wrapped = wrapped }
+
+        /// The request does not fit the model's signature or is malformed.
+        public static let invalidInput = Code(.invalidInput)
+        /// No model (or other named resource) by that name.
+        public static let notFound = Code(.notFound)
+        /// The request or one of its parts is larger than a configured limit.
+        public static let payloadTooLarge = Code(.payloadTooLarge)
+        /// The model exists but cannot serve now (still loading, failed to load, shutting down).
+        public static let unavailable = Code(.unavailable)
+        /// A bounded queue is full; the client should retry later.
+        public static let resourceExhausted = Code(.resourceExhausted)
+        /// A feature that this server does not support (yet).
+        public static let unsupported = Code(.unsupported)
+        /// A model archive, signature or model file is broken; raised while loading.
+        public static let invalidModel = Code(.invalidModel)
+        /// The inference engine reported an error while running a model.
+        public static let engineFailure = Code(.engineFailure)
+        /// A bug or an unexpected condition inside the server.
+        public static let internalError = Code(.internalError)
+
+        public var description: String {
+            switch wrapped {
+            case .invalidInput: "invalid input"
+            case .notFound: "not found"
+            case .payloadTooLarge: "payload too large"
+            case .unavailable: "unavailable"
+            case .resourceExhausted: "resource exhausted"
+            case .unsupported: "unsupported"
+            case .invalidModel: "invalid model"
+            case .engineFailure: "engine failure"
+            case .internalError: "internal error"
+            }
+        }
+    }
+
+    public var code: Code
+    public var message: String
+    public var cause: (any Error)?
+
+    public init(_ code: Code, _ message: String, cause: (any Error)? = nil) {
+        self.code = code
+        self.message = message
+        self.cause = cause
+    }
+
+    public var description: String { message }
+}

@@ -1,0 +1,48 @@
+/// An inference engine (MXNet, ONNX Runtime, …) that turns model artifacts into predictors.
+///
+/// Engines plug into the runtime through this protocol; the runtime never imports an engine.
+public protocol InferenceEngine: Sendable {
+    /// A short name for logs and errors, for example "MXNet".
+    var name: String { get }
+
+    /// Whether this engine runs models stored as `files`.
+    func canLoad(_ files: ModelArtifacts.EngineFiles) -> Bool
+
+    /// Loads the model and checks it against its signature: anything that would make a later
+    /// prediction fail (missing inputs, output shapes that disagree) is an `.invalidModel` error
+    /// here, not an abort later.
+    func load(_ artifacts: ModelArtifacts) throws(DMSError) -> any ModelPredictor
+}
+
+/// A loaded model that computes outputs from inputs.
+///
+/// Contract: the runtime never makes two simultaneous calls to `predict` on one predictor; calls
+/// come from one dedicated worker thread, never from Swift's cooperative pool or an event loop,
+/// because they block for milliseconds to seconds.
+public protocol ModelPredictor: AnyObject, Sendable {
+    /// Facts about the loaded model that services use.
+    var description: PredictorDescription { get }
+
+    /// Runs the model on `inputs`, one tensor per signature input in signature order, already
+    /// validated against the signature's shapes. Returns one tensor per output.
+    func predict(_ inputs: [Tensor]) throws(DMSError) -> [Tensor]
+}
+
+/// What an engine learned about a model while loading it.
+public struct PredictorDescription: Sendable, Equatable {
+    /// The last operation of the network, as far as services care.
+    public enum OutputActivation: Sendable, Equatable {
+        /// The outputs are already probabilities (the network ends in a softmax).
+        case softmax
+        /// Anything else: the outputs are raw scores.
+        case none
+    }
+
+    public var outputNames: [String]
+    public var outputActivation: OutputActivation
+
+    public init(outputNames: [String], outputActivation: OutputActivation) {
+        self.outputNames = outputNames
+        self.outputActivation = outputActivation
+    }
+}

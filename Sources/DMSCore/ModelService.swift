@@ -1,0 +1,60 @@
+/// Turns requests into input tensors and output tensors into responses, for one model.
+///
+/// Mirrors the seed's `_preprocess` / `_postprocess`; the runtime does the `_inference` step in
+/// between on the model's worker.
+public protocol ModelService: Sendable {
+    /// The tensors to feed the model, one per signature input in signature order, with shapes
+    /// that match the signature (batch size 1 for a single request).
+    func preprocess(_ request: PredictionRequest) throws(DMSError) -> [Tensor]
+
+    /// The response body for the model's outputs.
+    func postprocess(_ outputs: [Tensor]) throws(DMSError) -> JSONValue
+}
+
+/// One prediction request, as its named parts (multipart fields or their equivalents).
+public struct PredictionRequest: Sendable {
+    /// One named piece of the request body.
+    public struct Part: Sendable {
+        public var name: String
+        public var bytes: [UInt8]
+        /// The part's declared content type, if any.
+        public var contentType: String?
+        /// Whether the client sent the part as a file upload (`filename=` in multipart) rather
+        /// than as a text field.
+        public var isFile: Bool
+
+        public init(name: String, bytes: [UInt8], contentType: String? = nil, isFile: Bool = true) {
+            self.name = name
+            self.bytes = bytes
+            self.contentType = contentType
+            self.isFile = isFile
+        }
+    }
+
+    public var parts: [Part]
+
+    public init(parts: [Part]) {
+        self.parts = parts
+    }
+
+    /// The request's parts in signature order: each input found by its positional name
+    /// (`input0`, `input1`, …) or its `data_name`. Unknown, duplicate or missing parts are
+    /// `.invalidInput` errors that name what was expected.
+    public func partsInSignatureOrder(_ signature: ModelSignature) throws(DMSError) -> [Part] {
+        var ordered: [Part?] = Array(repeating: nil, count: signature.inputs.count)
+        let expected = signature.inputs.enumerated().map { "input\($0.offset) (or '\($0.element.name)')" }.joined(separator: ", ")
+        for part in parts {
+            guard let index = signature.inputIndex(forFieldName: part.name) else {
+                throw DMSError(.invalidInput, "unexpected field '\(part.name)'; this model takes \(expected)")
+            }
+            guard ordered[index] == nil else {
+                throw DMSError(.invalidInput, "input\(index) ('\(signature.inputs[index].name)') was sent more than once")
+            }
+            ordered[index] = part
+        }
+        if let missing = ordered.firstIndex(where: { $0 == nil }) {
+            throw DMSError(.invalidInput, "missing input\(missing) ('\(signature.inputs[missing].name)'); this model takes \(expected)")
+        }
+        return ordered.compactMap { $0 }
+    }
+}

@@ -1,0 +1,17 @@
+extension ModelSignature {
+    /// Checks tensors about to go to an engine against the signature: one per input, float32,
+    /// the declared rank, and every declared dimension except dynamic ones (0 or -1). Engines
+    /// can abort the whole process on a wrong shape, so nothing reaches one unchecked.
+    public func validate(inputs tensors: [Tensor]) throws(DMSError) {
+        guard tensors.count == inputs.count else {
+            throw DMSError(.invalidInput, "the model takes \(inputs.count) input(s), got \(tensors.count)")
+        }
+        for (index, (tensor, spec)) in zip(tensors, inputs).enumerated() {
+            let matches = tensor.shape.count == spec.shape.count
+                && zip(tensor.shape, spec.shape).allSatisfy { actual, declared in declared <= 0 ? actual > 0 : actual == declared }
+            guard matches else {
+                throw DMSError(.invalidInput, "input\(index) ('\(spec.name)') has shape \(tensor.shape); the model expects \(spec.shape) (0 or -1: any size)")
+            }
+        }
+    }
+}

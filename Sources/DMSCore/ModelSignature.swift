@@ -1,0 +1,160 @@
+import Foundation
+
+/// What a model takes and returns, as declared by an archive's `signature.json`.
+///
+/// ```json
+/// {"inputs": [{"data_name": "data", "data_shape": [0, 3, 224, 224]}], "input_type": "image/jpeg",
+///  "outputs": [{"data_name": "softmax", "data_shape": [0, 1000]}], "output_type": "application/json"}
+/// ```
+/// The first dimension is the batch: 0 or -1 mean "any batch size", a positive number is taken as
+/// is. Image inputs are NCHW with 1 or 3 channels and a known height and width.
+public struct ModelSignature: Sendable, Equatable {
+    /// The content types the seed defined for inputs and outputs.
+    public enum ContentType: String, Sendable, CaseIterable {
+        case jpeg = "image/jpeg"
+        case json = "application/json"
+    }
+
+    /// One named tensor of the signature.
+    public struct TensorSpec: Sendable, Equatable {
+        public var name: String
+        /// The declared shape; batch first. 0 or -1 mark a dimension of any size.
+        public var shape: [Int]
+
+        public init(name: String, shape: [Int]) {
+            self.name = name
+            self.shape = shape
+        }
+
+        /// Whether the batch (first) dimension accepts any size.
+        public var hasDynamicBatch: Bool { shape.first.map { $0 <= 0 } ?? false }
+
+        /// The shape with a dynamic batch replaced by `batchSize`; other dimensions as declared.
+        public func shape(batchSize: Int) -> [Int] {
+            guard !shape.isEmpty else { return shape }
+            var result = shape
+            if hasDynamicBatch { result[0] = batchSize }
+            return result
+        }
+    }
+
+    public var inputs: [TensorSpec]
+    public var inputType: ContentType
+    public var outputs: [TensorSpec]
+    public var outputType: ContentType
+
+    public init(inputs: [TensorSpec], inputType: ContentType, outputs: [TensorSpec], outputType: ContentType) throws(DMSError) {
+        self.inputs = inputs
+        self.inputType = inputType
+        self.outputs = outputs
+        self.outputType = outputType
+        try validate(fileName: "signature")
+    }
+
+    /// Parses and validates a `signature.json`. Every violation is an `.invalidModel` error naming
+    /// `fileName` and the offending field.
+    public init(json data: Data, fileName: String = "signature.json") throws(DMSError) {
+        let object: Any
+        do {
+            object = try JSONSerialization.jsonObject(with: data)
+        } catch {
+            throw DMSError(.invalidModel, "\(fileName): not valid JSON (\(error.localizedDescription))")
+        }
+        guard let root = object as? [String: Any] else {
+            throw DMSError(.invalidModel, "\(fileName): the top level must be a JSON object")
+        }
+        inputs = try Self.tensorSpecs(root["inputs"], field: "inputs", fileName: fileName)
+        outputs = try Self.tensorSpecs(root["outputs"], field: "outputs", fileName: fileName)
+        inputType = try Self.contentType(root["input_type"], field: "input_type", fileName: fileName)
+        outputType = try Self.contentType(root["output_type"], field: "output_type", fileName: fileName)
+        try validate(fileName: fileName)
+    }
+
+    /// The position of an input in the signature, given either its positional name (`input0`,
+    /// `input1`, … as the seed README documents) or its `data_name`.
+    public func inputIndex(forFieldName field: String) -> Int? {
+        if let index = inputs.firstIndex(where: { $0.name == field }) { return index }
+        guard field.hasPrefix("input"), let index = Int(field.dropFirst(5)), String(index) == field.dropFirst(5),
+            inputs.indices.contains(index)
+        else { return nil }
+        return index
+    }
+
+    private func validate(fileName: String) throws(DMSError) {
+        for (kind, specs) in [("inputs", inputs), ("outputs", outputs)] {
+            var seen: Set<String> = []
+            for (index, spec) in specs.enumerated() {
+                let field = "\(fileName): \(kind)[\(index)]"
+                guard seen.insert(spec.name).inserted else {
+                    throw DMSError(.invalidModel, "\(field).data_name '\(spec.name)' appears twice")
+                }
+                if let bad = spec.shape.dropFirst().first(where: { $0 < -1 }) ?? spec.shape.first(where: { $0 < -1 }) {
+                    throw DMSError(.invalidModel, "\(field).data_shape has a negative dimension \(bad)")
+                }
+            }
+        }
+        guard inputType == .jpeg else { return }
+        for (index, spec) in inputs.enumerated() {
+            let field = "\(fileName): inputs[\(index)].data_shape"
+            guard spec.shape.count == 4 else {
+                throw DMSError(.invalidModel, "\(field) must be [batch, channels, height, width] for image/jpeg inputs, got \(spec.shape)")
+            }
+            guard spec.shape[1] == 1 || spec.shape[1] == 3 else {
+                throw DMSError(.invalidModel, "\(field) must have 1 or 3 channels for image/jpeg inputs, got \(spec.shape[1])")
+            }
+            guard spec.shape[2] > 0, spec.shape[3] > 0 else {
+                throw DMSError(.invalidModel, "\(field) must give a positive height and width for image/jpeg inputs (the server resizes to them), got \(spec.shape)")
+            }
+        }
+    }
+
+    private static func tensorSpecs(_ value: Any?, field: String, fileName: String) throws(DMSError) -> [TensorSpec] {
+        guard let list = value as? [Any] else {
+            throw DMSError(.invalidModel, "\(fileName): '\(field)' must be a list of {data_name, data_shape} objects")
+        }
+        guard !list.isEmpty else {
+            throw DMSError(.invalidModel, "\(fileName): '\(field)' must not be empty")
+        }
+        var specs: [TensorSpec] = []
+        for (index, item) in list.enumerated() {
+            let path = "\(fileName): \(field)[\(index)]"
+            guard let entry = item as? [String: Any] else {
+                throw DMSError(.invalidModel, "\(path) must be an object with data_name and data_shape")
+            }
+            guard let name = entry["data_name"] as? String, !name.isEmpty else {
+                throw DMSError(.invalidModel, "\(path).data_name must be a non-empty string")
+            }
+            guard let rawShape = entry["data_shape"] as? [Any], !rawShape.isEmpty else {
+                throw DMSError(.invalidModel, "\(path).data_shape must be a non-empty list of integers")
+            }
+            var shape: [Int] = []
+            for dimension in rawShape {
+                guard let number = Self.integer(dimension) else {
+                    throw DMSError(.invalidModel, "\(path).data_shape must contain integers only, got \(rawShape)")
+                }
+                shape.append(number)
+            }
+            specs.append(TensorSpec(name: name, shape: shape))
+        }
+        return specs
+    }
+
+    /// The value as an integer when JSON gave an integer (not a boolean, not a fraction).
+    private static func integer(_ value: Any) -> Int? {
+        guard let number = value as? NSNumber else { return nil }
+        let integralTypes: Set<String> = ["i", "l", "q", "s", "I", "L", "Q", "S"]
+        guard integralTypes.contains(String(cString: number.objCType)) else { return nil }
+        return number.intValue
+    }
+
+    private static func contentType(_ value: Any?, field: String, fileName: String) throws(DMSError) -> ContentType {
+        let allowed = ContentType.allCases.map(\.rawValue).joined(separator: ", ")
+        guard let text = value as? String else {
+            throw DMSError(.invalidModel, "\(fileName): '\(field)' must be one of \(allowed)")
+        }
+        guard let type = ContentType(rawValue: text) else {
+            throw DMSError(.invalidModel, "\(fileName): '\(field)' is '\(text)'; supported types are \(allowed)")
+        }
+        return type
+    }
+}

@@ -1,0 +1,57 @@
+/// A dense, row-major tensor: an element type, a shape and the raw little-endian bytes.
+///
+/// Engines and services exchange tensors through this type. The storage is plain bytes so that
+/// every data type shares one representation; typed views are offered for the types a service
+/// reads and writes.
+public struct Tensor: Sendable, Equatable {
+    public var dataType: DataType
+    public var shape: [Int]
+    public private(set) var bytes: [UInt8]
+
+    /// Number of elements the shape describes.
+    public var elementCount: Int { Tensor.elementCount(of: shape) }
+
+    /// A tensor from its raw bytes; `bytes.count` must equal the shape's element count times the
+    /// element width.
+    public init(dataType: DataType, shape: [Int], bytes: [UInt8]) {
+        precondition(shape.allSatisfy { $0 >= 0 }, "tensor dimensions must be non-negative")
+        precondition(bytes.count == Tensor.elementCount(of: shape) * dataType.byteWidth, "tensor byte count does not match its shape")
+        self.dataType = dataType
+        self.shape = shape
+        self.bytes = bytes
+    }
+
+    /// A float32 tensor holding `values`.
+    public init(shape: [Int], floats values: [Float]) {
+        precondition(values.count == Tensor.elementCount(of: shape), "tensor value count does not match its shape")
+        let bytes = values.withUnsafeBytes { [UInt8]($0) }
+        self.init(dataType: .float32, shape: shape, bytes: bytes)
+    }
+
+    /// A float32 tensor of the given shape whose elements are written by `initializer` straight
+    /// into the tensor's storage, without an intermediate array.
+    public init(shape: [Int], initializingFloatsWith initializer: (UnsafeMutableBufferPointer<Float>) throws -> Void) rethrows {
+        let count = Tensor.elementCount(of: shape)
+        var bytes = [UInt8](repeating: 0, count: count * MemoryLayout<Float>.stride)
+        try bytes.withUnsafeMutableBytes { raw in
+            try initializer(raw.bindMemory(to: Float.self))
+        }
+        self.init(dataType: .float32, shape: shape, bytes: bytes)
+    }
+
+    /// The elements of a float32 tensor.
+    public var floats: [Float] {
+        precondition(dataType == .float32, "floats read from a \(dataType.rawValue) tensor")
+        return bytes.withUnsafeBytes { Array($0.bindMemory(to: Float.self)) }
+    }
+
+    /// Calls `body` with the raw storage (for handing to an engine).
+    public func withUnsafeBytes<Result>(_ body: (UnsafeRawBufferPointer) throws -> Result) rethrows -> Result {
+        try bytes.withUnsafeBytes(body)
+    }
+
+    /// The product of the dimensions (1 for a scalar shape `[]`).
+    public static func elementCount(of shape: [Int]) -> Int {
+        shape.reduce(1, *)
+    }
+}

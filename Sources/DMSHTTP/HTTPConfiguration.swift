@@ -1,0 +1,12 @@
+/// Settings of the REST surface.
+public struct HTTPConfiguration: Sendable {
+    /// Largest request body accepted; larger ones get 413 PayloadTooLarge.
+    public var maxBodyBytes: Int
+    /// The `host:port` written into the API description.
+    public var advertisedHost: String
+
+    public init(maxBodyBytes: Int = 10 << 20, advertisedHost: String = "127.0.0.1:8080") {
+        self.maxBodyBytes = maxBodyBytes
+        self.advertisedHost = advertisedHost
+    }
+}

@@ -1,0 +1,86 @@
+import DMSCore
+import DMSRuntime
+import Hummingbird
+import Synchronization
+
+/// The REST API the seed documents: `POST /<model>/predict`, `GET /ping`,
+/// `GET /api-description`, with JSON errors for everything else.
+public final class ModelServerRoutes: Sendable {
+    public let repository: ModelRepository
+    public let configuration: HTTPConfiguration
+    /// The `host:port` the server is bound to, filled in once it is listening (port 0 binds a
+    /// free port, so the real one is only known then).
+    public let boundHost = Mutex<String?>(nil)
+
+    public init(repository: ModelRepository, configuration: HTTPConfiguration) {
+        self.repository = repository
+        self.configuration = configuration
+    }
+
+    /// Registers the routes and the error middleware on a new router.
+    public func makeRouter() -> Router<BasicRequestContext> {
+        let router = Router()
+        router.add(middleware: ErrorMiddleware())
+        router.get("/ping") { [self] _, _ in ping() }
+        router.get("/api-description") { [self] _, _ in
+            let host = boundHost.withLock { $0 } ?? configuration.advertisedHost
+            return Response.json(.object([("description", APIDescription.document(models: repository.models, host: host))]))
+        }
+        router.post("/:model/predict") { [self] request, context in
+            try await predict(request, context: context)
+        }
+        refuseOtherMethods(router, path: "/ping", allowed: .get)
+        refuseOtherMethods(router, path: "/api-description", allowed: .get)
+        refuseOtherMethods(router, path: "/:model/predict", allowed: .post)
+        return router
+    }
+
+    private func ping() -> Response {
+        let unready = repository.models.filter { !$0.state.isReady }
+        guard !unready.isEmpty else {
+            return .json(.object([("health", .string("healthy!"))]))
+        }
+        let details = unready.map { model -> (key: String, value: JSONValue) in
+            switch model.state {
+            case .failed(let reason): (model.name, .string("failed: \(reason)"))
+            case .loading: (model.name, .string("loading"))
+            case .unloading: (model.name, .string("unloading"))
+            case .ready: (model.name, .string("ready"))
+            }
+        }
+        return .json(.object([("health", .string("unhealthy!")), ("models", .object(details))]), status: .serviceUnavailable)
+    }
+
+    private func predict(_ request: Request, context: BasicRequestContext) async throws -> Response {
+        let name = try context.parameters.require("model")
+        guard repository.model(named: name) != nil else {
+            throw DMSError(.notFound, "no model named '\(name)'; this server serves \(repository.models.map(\.name).joined(separator: ", "))")
+        }
+        if let declared = request.headers[.contentLength].flatMap(Int.init), declared > configuration.maxBodyBytes {
+            throw DMSError(.payloadTooLarge, "the request body is \(declared) bytes; the limit is \(configuration.maxBodyBytes)")
+        }
+        let body: ByteBuffer
+        do {
+            body = try await request.body.collect(upTo: configuration.maxBodyBytes)
+        } catch let error as HTTPError where error.status == .contentTooLarge {
+            throw DMSError(.payloadTooLarge, "the request body is larger than the limit of \(configuration.maxBodyBytes) bytes")
+        }
+        let predictionRequest = try PredictionRequest(httpBody: body, contentType: request.headers[.contentType])
+        let result = try await repository.predict(modelName: name, request: predictionRequest)
+        return .json(result)
+    }
+
+    /// Answers 405 with an `Allow` header for every method but `allowed` on a known path
+    /// (Hummingbird's router would answer 404).
+    private func refuseOtherMethods(_ router: Router<BasicRequestContext>, path: RouterPath, allowed: HTTPRequest.Method) {
+        let methods: [HTTPRequest.Method] = [.get, .post, .put, .delete, .patch]
+        for method in methods where method != allowed {
+            router.on(path, method: method) { request, _ -> Response in
+                throw WireError(
+                    status: .methodNotAllowed, type: "MethodNotAllowed",
+                    message: "\(request.method) is not allowed on \(request.uri.path); use \(allowed)",
+                    headers: [.allow: allowed.rawValue])
+            }
+        }
+    }
+}

@@ -1,0 +1,59 @@
+import DMSCore
+import Hummingbird
+import MultipartKit
+import NIOHTTP1
+
+extension PredictionRequest {
+    /// Reads a prediction request from an HTTP body.
+    ///
+    /// - `multipart/form-data`: each field is a part, named as sent (`input0`, `input1`, … or the
+    ///   signature's `data_name`s); file uploads and text fields (for example base64 images) both
+    ///   work.
+    /// - any other content type (an image posted as the raw body): the body is `input0`.
+    init(httpBody body: ByteBuffer, contentType: String?) throws(DMSError) {
+        if let contentType, let mediaType = MediaType(from: contentType), mediaType.isType(.multipartForm) {
+            guard let boundary = mediaType.parameter?.value, mediaType.parameter?.name.lowercased() == "boundary" else {
+                throw DMSError(.invalidInput, "multipart/form-data without a boundary parameter")
+            }
+            self.init(parts: try Self.multipartParts(body, boundary: boundary))
+        } else {
+            guard body.readableBytes > 0 else {
+                throw DMSError(.invalidInput, "the request has no body; send the inputs as multipart/form-data fields input0, input1, …")
+            }
+            self.init(parts: [Part(name: "input0", bytes: Array(body.readableBytesView), contentType: contentType, isFile: true)])
+        }
+    }
+
+    private static func multipartParts(_ body: ByteBuffer, boundary: String) throws(DMSError) -> [Part] {
+        var parts: [Part] = []
+        var headers = HTTPHeaders()
+        var content: [UInt8] = []
+        let parser = MultipartParser(boundary: boundary)
+        parser.onHeader = { name, value in headers.add(name: name, value: value) }
+        parser.onBody = { chunk in content.append(contentsOf: chunk.readableBytesView) }
+        var unnamed = false
+        parser.onPartComplete = {
+            let part = MultipartPart(headers: headers, body: ByteBuffer())
+            if let name = part.name {
+                let disposition = headers.first(name: "Content-Disposition") ?? ""
+                parts.append(Part(name: name, bytes: content, contentType: headers.first(name: "Content-Type"), isFile: disposition.contains("filename")))
+            } else {
+                unnamed = true
+            }
+            headers = HTTPHeaders()
+            content = []
+        }
+        do {
+            try parser.execute(body)
+        } catch {
+            throw DMSError(.invalidInput, "the multipart/form-data body is malformed (\(error))", cause: error)
+        }
+        guard !unnamed else {
+            throw DMSError(.invalidInput, "a multipart part has no name in its Content-Disposition header")
+        }
+        guard !parts.isEmpty else {
+            throw DMSError(.invalidInput, "the multipart/form-data body has no fields; send input0, input1, …")
+        }
+        return parts
+    }
+}

@@ -1,0 +1,96 @@
+import DMSCore
+import Foundation
+import Logging
+
+/// The MXNet engine: runs `*-symbol.json` + `*.params` models through libmxnet's C predict API.
+public struct MXNetEngine: InferenceEngine {
+    /// Paths tried in order for `libmxnet.so`.
+    public var libraryCandidates: [String]
+    public var logger: Logger
+
+    public var name: String { "MXNet" }
+
+    public init(libraryCandidates: [String], logger: Logger) {
+        self.libraryCandidates = libraryCandidates
+        self.logger = logger
+    }
+
+    /// Where to look for `libmxnet.so`: only `DMS_MXNET_LIBRARY` when it is set; otherwise
+    /// `.runtime/lib/libmxnet.so` in the current folder and in each folder above the executable
+    /// (the project's runtime folder, filled by `scripts/bootstrap.sh`).
+    public static func defaultLibraryCandidates(executable: URL = URL(fileURLWithPath: CommandLine.arguments[0])) -> [String] {
+        if let explicit = ProcessInfo.processInfo.environment["DMS_MXNET_LIBRARY"], !explicit.isEmpty {
+            return [explicit]
+        }
+        var candidates = [FileManager.default.currentDirectoryPath + "/.runtime/lib/libmxnet.so"]
+        var folder = executable.resolvingSymlinksInPath().deletingLastPathComponent()
+        while folder.path != "/" {
+            candidates.append(folder.appendingPathComponent(".runtime/lib/libmxnet.so").path)
+            folder.deleteLastPathComponent()
+        }
+        var unique: [String] = []
+        for candidate in candidates where !unique.contains(candidate) { unique.append(candidate) }
+        return unique
+    }
+
+    public func canLoad(_ files: ModelArtifacts.EngineFiles) -> Bool {
+        switch files {
+        case .mxnet: true
+        }
+    }
+
+    public func load(_ artifacts: ModelArtifacts) throws(DMSError) -> any ModelPredictor {
+        let checked = try Self.checkFiles(artifacts)
+        let library = try MXNetLibrary.load(candidates: libraryCandidates, logger: logger)
+        let predictor = try MXNetPredictor(
+            library: library, symbolJSON: checked.symbolData, parameters: checked.parameters, signature: artifacts.signature,
+            description: PredictorDescription(
+                outputNames: Array(checked.symbol.outputNames.prefix(artifacts.signature.outputs.count)),
+                outputActivation: checked.symbol.outputOperators.first.map(MXNetSymbol.softmaxOperators.contains) == true ? .softmax : .none))
+        try predictor.checkOutputShapes(fileName: checked.symbolName)
+        return predictor
+    }
+
+    /// The checks that need no engine: the parameters file starts with MXNet's magic number,
+    /// the symbol is an MXNet graph, and the signature's inputs are variables of that graph.
+    /// Shared by loading and by `deep-model-export`.
+    public static func validateFiles(_ artifacts: ModelArtifacts) throws(DMSError) {
+        _ = try checkFiles(artifacts)
+    }
+
+    private static func checkFiles(_ artifacts: ModelArtifacts) throws(DMSError) -> (symbol: MXNetSymbol, symbolName: String, symbolData: Data, parameters: Data) {
+        guard case .mxnet(let symbolURL, let parametersURL) = artifacts.engineFiles else {
+            throw DMSError(.invalidModel, "not an MXNet model")
+        }
+        let symbolData = try read(symbolURL)
+        let parameters = try read(parametersURL)
+        try checkParametersMagic(parameters, fileName: parametersURL.lastPathComponent)
+        let symbol = try MXNetSymbol(json: symbolData, fileName: symbolURL.lastPathComponent)
+        let signature = artifacts.signature
+        for input in signature.inputs where !symbol.variableNames.contains(input.name) {
+            throw DMSError(.invalidModel, "signature.json: input '\(input.name)' is not an input of \(symbolURL.lastPathComponent)")
+        }
+        guard signature.outputs.count <= symbol.outputNames.count else {
+            throw DMSError(
+                .invalidModel,
+                "signature.json declares \(signature.outputs.count) outputs but \(symbolURL.lastPathComponent) has \(symbol.outputNames.count)")
+        }
+        return (symbol, symbolURL.lastPathComponent, symbolData, parameters)
+    }
+
+    /// MXNet's NDArray list files start with the magic number 0x112 as a little-endian UInt64.
+    static func checkParametersMagic(_ data: Data, fileName: String) throws(DMSError) {
+        let magic: UInt64 = 0x112
+        guard data.count >= 16, data.prefix(8).withUnsafeBytes({ $0.loadUnaligned(as: UInt64.self) }) == magic.littleEndian else {
+            throw DMSError(.invalidModel, "\(fileName): not an MXNet parameters file (it does not start with MXNet's NDArray-list magic number)")
+        }
+    }
+
+    private static func read(_ url: URL) throws(DMSError) -> Data {
+        do {
+            return try Data(contentsOf: url)
+        } catch {
+            throw DMSError(.invalidModel, "\(url.lastPathComponent): cannot read (\(error))", cause: error)
+        }
+    }
+}

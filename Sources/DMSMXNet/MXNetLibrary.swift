@@ -1,0 +1,106 @@
+import DMSCore
+import Foundation
+import Logging
+import Synchronization
+
+/// `libmxnet.so`, opened with `dlopen`, and the C predict API functions the server calls.
+///
+/// MXNet reads its threading settings from the environment when the library loads, so they are
+/// decided here, once per process, before `dlopen`:
+/// - `OMP_NUM_THREADS` defaults to the number of cores: left unset, MXNet 1.9.1 uses a single
+///   OpenMP thread and runs half as fast on a 2-core machine (see TOOLCHAIN notes in the README).
+/// - `MXNET_ENGINE_TYPE` defaults to `NaiveEngine`: the predictor runs on the calling worker
+///   thread, which is both faster here and required by `MXPredCreateMultiThread` (any other
+///   engine aborts the process there).
+/// Values the user already set are kept.
+final class MXNetLibrary: Sendable {
+    typealias PredictorHandle = UnsafeMutableRawPointer
+    typealias CreateFunction = @convention(c) (
+        UnsafePointer<CChar>?, UnsafeRawPointer?, Int32, Int32, Int32, UInt32,
+        UnsafePointer<UnsafePointer<CChar>?>?, UnsafePointer<UInt32>?, UnsafePointer<UInt32>?,
+        UnsafeMutablePointer<PredictorHandle?>?
+    ) -> Int32
+    typealias ReshapeFunction = @convention(c) (
+        UInt32, UnsafePointer<UnsafePointer<CChar>?>?, UnsafePointer<UInt32>?, UnsafePointer<UInt32>?,
+        PredictorHandle?, UnsafeMutablePointer<PredictorHandle?>?
+    ) -> Int32
+    typealias SetInputFunction = @convention(c) (PredictorHandle?, UnsafePointer<CChar>?, UnsafePointer<Float>?, UInt32) -> Int32
+    typealias ForwardFunction = @convention(c) (PredictorHandle?) -> Int32
+    typealias GetOutputShapeFunction = @convention(c) (
+        PredictorHandle?, UInt32, UnsafeMutablePointer<UnsafeMutablePointer<UInt32>?>?, UnsafeMutablePointer<UInt32>?
+    ) -> Int32
+    typealias GetOutputFunction = @convention(c) (PredictorHandle?, UInt32, UnsafeMutablePointer<Float>?, UInt32) -> Int32
+    typealias FreeFunction = @convention(c) (PredictorHandle?) -> Int32
+    typealias LastErrorFunction = @convention(c) () -> UnsafePointer<CChar>?
+
+    let path: String
+    let create: CreateFunction
+    let reshape: ReshapeFunction
+    let setInput: SetInputFunction
+    let forward: ForwardFunction
+    let getOutputShape: GetOutputShapeFunction
+    let getOutput: GetOutputFunction
+    let free: FreeFunction
+    private let lastErrorFunction: LastErrorFunction
+
+    private static let shared = Mutex<MXNetLibrary?>(nil)
+
+    /// The process-wide library, opened on first use from the first path in `candidates` that
+    /// exists.
+    static func load(candidates: [String], logger: Logger) throws(DMSError) -> MXNetLibrary {
+        try shared.withLock { (loaded: inout MXNetLibrary?) throws(DMSError) -> MXNetLibrary in
+            if let loaded { return loaded }
+            guard let path = candidates.first(where: { FileManager.default.fileExists(atPath: $0) }) else {
+                throw DMSError(
+                    .invalidModel,
+                    "the MXNet engine library (libmxnet.so) was not found; looked in: \(candidates.joined(separator: ", ")). Run scripts/bootstrap.sh, or set DMS_MXNET_LIBRARY to the path of libmxnet.so from the mxnet==1.9.1 wheel")
+            }
+            configureThreadingEnvironment()
+            let library = try MXNetLibrary(path: path)
+            let environment = ProcessInfo.processInfo.environment
+            logger.info(
+                "loaded the MXNet engine",
+                metadata: [
+                    "library": "\(path)", "OMP_NUM_THREADS": "\(environment["OMP_NUM_THREADS"] ?? "")",
+                    "MXNET_ENGINE_TYPE": "\(environment["MXNET_ENGINE_TYPE"] ?? "")",
+                ])
+            loaded = library
+            return library
+        }
+    }
+
+    private static func configureThreadingEnvironment() {
+        setenv("OMP_NUM_THREADS", String(ProcessInfo.processInfo.activeProcessorCount), 0)
+        setenv("MXNET_ENGINE_TYPE", "NaiveEngine", 0)
+    }
+
+    private init(path: String) throws(DMSError) {
+        // The real path, not a link to it: libmxnet finds its bundled OpenBLAS through
+        // `$ORIGIN`, which the loader takes from the path it was given.
+        let resolvedPath = URL(fileURLWithPath: path).resolvingSymlinksInPath().path
+        guard let handle = dlopen(resolvedPath, RTLD_NOW | RTLD_LOCAL) else {
+            let reason = dlerror().map { String(cString: $0) } ?? "unknown error"
+            throw DMSError(.invalidModel, "cannot load the MXNet engine library \(path): \(reason)")
+        }
+        func symbol<T>(_ name: String, as type: T.Type) throws(DMSError) -> T {
+            guard let pointer = dlsym(handle, name) else {
+                throw DMSError(.invalidModel, "\(path) does not export \(name); is it libmxnet.so from mxnet 1.9.1?")
+            }
+            return unsafeBitCast(pointer, to: type)
+        }
+        self.path = path
+        create = try symbol("MXPredCreate", as: CreateFunction.self)
+        reshape = try symbol("MXPredReshape", as: ReshapeFunction.self)
+        setInput = try symbol("MXPredSetInput", as: SetInputFunction.self)
+        forward = try symbol("MXPredForward", as: ForwardFunction.self)
+        getOutputShape = try symbol("MXPredGetOutputShape", as: GetOutputShapeFunction.self)
+        getOutput = try symbol("MXPredGetOutput", as: GetOutputFunction.self)
+        free = try symbol("MXPredFree", as: FreeFunction.self)
+        lastErrorFunction = try symbol("MXGetLastError", as: LastErrorFunction.self)
+    }
+
+    /// MXNet's message for the last failed call on this thread.
+    var lastError: String {
+        lastErrorFunction().map { String(cString: $0) } ?? "unknown MXNet error"
+    }
+}

@@ -1,0 +1,218 @@
+import DMSCore
+import Foundation
+import ZIPFoundation
+
+/// Reading `.model` archives: a zip of `signature.json`, one `*-symbol.json`, one `*.params`,
+/// optionally `synset.txt`, `MANIFEST.json` and other files, possibly all under one top-level
+/// folder.
+///
+/// Unpacking refuses anything that could write outside the target folder (absolute paths, `..`
+/// components, links), duplicate names, and archives whose entry count or unpacked size is
+/// beyond `ArchiveLimits`, counting the bytes actually inflated rather than trusting the headers.
+public enum ModelArchive {
+    /// Service names of the seed-era tool that this server's built-in services stand in for.
+    public static let stockServiceNames: Set<String> = ["mxnet_vision_service", "mxnet_model_service"]
+
+    /// Unpacks `archiveURL` into `destination`, which must not exist yet.
+    public static func unpack(_ archiveURL: URL, to destination: URL, limits: ArchiveLimits = ArchiveLimits()) throws(DMSError) {
+        let name = archiveURL.lastPathComponent
+        let archive: Archive
+        do {
+            archive = try Archive(url: archiveURL, accessMode: .read)
+        } catch {
+            throw DMSError(.invalidModel, "\(name): not a readable zip archive (\(error))", cause: error)
+        }
+        let entries = try validatedEntries(archive, archiveName: name, limits: limits)
+        let fileManager = FileManager.default
+        do {
+            try fileManager.createDirectory(at: destination, withIntermediateDirectories: true)
+        } catch {
+            throw DMSError(.internalError, "cannot create \(destination.path): \(error)", cause: error)
+        }
+        var unpackedBytes: UInt64 = 0
+        for (entry, relativePath) in entries {
+            let target = destination.appendingPathComponent(relativePath)
+            if entry.type == .directory {
+                try createDirectory(target)
+                continue
+            }
+            try createDirectory(target.deletingLastPathComponent())
+            guard fileManager.createFile(atPath: target.path, contents: nil),
+                let handle = FileHandle(forWritingAtPath: target.path)
+            else {
+                throw DMSError(.internalError, "cannot create \(target.path)")
+            }
+            defer { try? handle.close() }
+            var entryBytes: UInt64 = 0
+            do {
+                let checksum = try archive.extract(entry, skipCRC32: false) { chunk in
+                    entryBytes += UInt64(chunk.count)
+                    unpackedBytes += UInt64(chunk.count)
+                    guard entryBytes <= entry.uncompressedSize, unpackedBytes <= limits.maxUnpackedBytes else {
+                        throw DMSError(.invalidModel, "\(name): '\(entry.path)' unpacks to more bytes than its header or the limit (\(limits.maxUnpackedBytes) bytes) allows")
+                    }
+                    try handle.write(contentsOf: chunk)
+                }
+                guard checksum == entry.checksum else {
+                    throw DMSError(.invalidModel, "\(name): '\(entry.path)' is corrupt (checksum mismatch)")
+                }
+            } catch let error as DMSError {
+                throw error
+            } catch {
+                throw DMSError(.invalidModel, "\(name): cannot unpack '\(entry.path)': \(error)", cause: error)
+            }
+        }
+    }
+
+    private static func createDirectory(_ url: URL) throws(DMSError) {
+        do {
+            try FileManager.default.createDirectory(at: url, withIntermediateDirectories: true)
+        } catch {
+            throw DMSError(.internalError, "cannot create \(url.path): \(error)", cause: error)
+        }
+    }
+
+    /// The entries to unpack with their safe relative paths, after every check that needs no
+    /// decompression.
+    private static func validatedEntries(_ archive: Archive, archiveName name: String, limits: ArchiveLimits) throws(DMSError) -> [(Entry, String)] {
+        var result: [(Entry, String)] = []
+        var seen: Set<String> = []
+        var declaredBytes: UInt64 = 0
+        var count = 0
+        for entry in archive {
+            count += 1
+            guard count <= limits.maxEntryCount else {
+                throw DMSError(.invalidModel, "\(name): more than \(limits.maxEntryCount) entries")
+            }
+            let path = entry.path
+            guard entry.type != .symlink else {
+                throw DMSError(.invalidModel, "\(name): entry '\(path)' is a link; links are not allowed in model archives")
+            }
+            guard let relative = safeRelativePath(path) else {
+                throw DMSError(.invalidModel, "\(name): entry '\(path)' would be written outside the model folder")
+            }
+            if relative.split(separator: "/").first == "__MACOSX" { continue }
+            guard seen.insert(relative).inserted else {
+                throw DMSError(.invalidModel, "\(name): entry '\(path)' appears more than once")
+            }
+            declaredBytes += entry.uncompressedSize
+            guard declaredBytes <= limits.maxUnpackedBytes else {
+                throw DMSError(.invalidModel, "\(name): unpacks to more than \(limits.maxUnpackedBytes) bytes")
+            }
+            result.append((entry, relative))
+        }
+        return result
+    }
+
+    /// The entry path as a relative path with no empty, `.` or `..` components, or nil when it
+    /// is absolute or climbs out.
+    static func safeRelativePath(_ path: String) -> String? {
+        let normalized = path.replacingOccurrences(of: "\\", with: "/")
+        guard !normalized.hasPrefix("/"), !normalized.contains(":") || !normalized.prefix(2).hasSuffix(":") else { return nil }
+        var components: [Substring] = []
+        for component in normalized.split(separator: "/", omittingEmptySubsequences: true) {
+            switch component {
+            case ".": continue
+            case "..": return nil
+            default: components.append(component)
+            }
+        }
+        guard !components.isEmpty else { return nil }
+        return components.joined(separator: "/")
+    }
+
+    /// Finds the model files in an unpacked archive folder and reads its signature, labels and
+    /// manifest. Errors name the file and the problem.
+    ///
+    /// With `isExportSource`, the folder is a user's model folder about to be packed: it is read
+    /// as it is (no descent into a single subfolder) and a `MANIFEST.json` in it is ignored,
+    /// since the export writes its own.
+    public static func locateArtifacts(in directory: URL, isExportSource: Bool = false) throws(DMSError) -> ModelArtifacts {
+        let root = isExportSource ? directory : try modelRoot(directory)
+        let names = try fileNames(in: root)
+        let manifest = try names.contains("MANIFEST.json") && !isExportSource ? ModelManifest(contentsOf: root.appendingPathComponent("MANIFEST.json")) : nil
+
+        if let service = manifest?.serviceName, !stockServiceNames.contains(service) {
+            throw DMSError(
+                .invalidModel,
+                "MANIFEST.json names the custom Python service '\(service)'; custom services must be written for this server, so this archive is not served with a built-in service")
+        }
+        let signatureName = manifest?.signatureFile ?? "signature.json"
+        let symbolName: String
+        if let named = manifest?.symbolFile {
+            symbolName = named
+        } else {
+            symbolName = try single(names, suffix: "-symbol.json", what: "symbol file (*-symbol.json)")
+        }
+        let parametersName: String
+        if let named = manifest?.parametersFile {
+            parametersName = named
+        } else {
+            parametersName = try single(names, suffix: ".params", what: "parameters file (*.params)")
+        }
+        for required in [signatureName, symbolName, parametersName] where !names.contains(required) {
+            throw DMSError(.invalidModel, "the archive has no '\(required)'")
+        }
+        let signatureURL = root.appendingPathComponent(signatureName)
+        let signatureData: Data
+        do {
+            signatureData = try Data(contentsOf: signatureURL)
+        } catch {
+            throw DMSError(.invalidModel, "\(signatureName): cannot read (\(error))", cause: error)
+        }
+        let signature = try ModelSignature(json: signatureData, fileName: signatureName)
+        var labels: [String]?
+        if names.contains("synset.txt") {
+            labels = try readLabels(root.appendingPathComponent("synset.txt"))
+        }
+        return ModelArtifacts(
+            directory: root,
+            signature: signature,
+            engineFiles: .mxnet(symbol: root.appendingPathComponent(symbolName), parameters: root.appendingPathComponent(parametersName)),
+            labels: labels,
+            manifestService: manifest?.serviceName)
+    }
+
+    /// The folder holding the model files: the unpacked folder itself, or its only subfolder
+    /// when the archive put everything under one top-level folder.
+    private static func modelRoot(_ directory: URL) throws(DMSError) -> URL {
+        let contents = try fileNames(in: directory).filter { $0 != "__MACOSX" }
+        if contents.count == 1 {
+            let only = directory.appendingPathComponent(contents[0])
+            var isDirectory: ObjCBool = false
+            if FileManager.default.fileExists(atPath: only.path, isDirectory: &isDirectory), isDirectory.boolValue {
+                return only
+            }
+        }
+        return directory
+    }
+
+    private static func fileNames(in directory: URL) throws(DMSError) -> [String] {
+        do {
+            return try FileManager.default.contentsOfDirectory(atPath: directory.path).sorted()
+        } catch {
+            throw DMSError(.invalidModel, "cannot list \(directory.path): \(error)", cause: error)
+        }
+    }
+
+    private static func single(_ names: [String], suffix: String, what: String) throws(DMSError) -> String {
+        let matches = names.filter { $0.hasSuffix(suffix) }
+        guard matches.count == 1 else {
+            throw DMSError(
+                .invalidModel,
+                matches.isEmpty ? "the archive has no \(what)" : "the archive has \(matches.count) \(what)s (\(matches.joined(separator: ", "))); exactly one is expected")
+        }
+        return matches[0]
+    }
+
+    private static func readLabels(_ url: URL) throws(DMSError) -> [String] {
+        do {
+            let text = try String(contentsOf: url, encoding: .utf8)
+            var lines = text.split(omittingEmptySubsequences: false, whereSeparator: \.isNewline).map(String.init)
+            while lines.last?.isEmpty == true { lines.removeLast() }
+            return lines
+        } catch {
+            throw DMSError(.invalidModel, "synset.txt: cannot read as UTF-8 text (\(error))", cause: error)
+        }
+    }
+}

@@ -1,0 +1,111 @@
+import AsyncHTTPClient
+import DMSCore
+import Foundation
+import Logging
+
+/// The models one server serves, their loading, and the predict path shared by every surface.
+public final class ModelRepository: Sendable {
+    /// A model to serve: its route name and where its archive is.
+    public struct ModelSpec: Sendable, Equatable {
+        public var name: String
+        public var location: ModelLocation
+
+        public init(name: String, location: ModelLocation) {
+            self.name = name
+            self.location = location
+        }
+    }
+
+    /// Models in the order they were given.
+    public let models: [ServedModel]
+    private let modelsByName: [String: ServedModel]
+    private let store: ModelStore
+    private let engines: [any InferenceEngine]
+    private let makeService: ServiceFactory
+    private let requestedService: String?
+
+    public init(specs: [ModelSpec], store: ModelStore, engines: [any InferenceEngine], requestedService: String?, makeService: @escaping ServiceFactory) {
+        self.models = specs.map { ServedModel(name: $0.name, location: $0.location) }
+        self.modelsByName = Dictionary(uniqueKeysWithValues: models.map { ($0.name, $0) })
+        self.store = store
+        self.engines = engines
+        self.requestedService = requestedService
+        self.makeService = makeService
+    }
+
+    public func model(named name: String) -> ServedModel? { modelsByName[name] }
+
+    /// Loads every model, one after another (engines load faster alone than side by side on a
+    /// small machine). Returns the failures; each failed model stays registered with its reason.
+    @discardableResult
+    public func loadAll(httpClient: HTTPClient, logger: Logger) async -> [(model: String, reason: String)] {
+        var failures: [(String, String)] = []
+        for model in models {
+            do throws(DMSError) {
+                try await load(model, httpClient: httpClient, logger: logger)
+            } catch {
+                model.markFailed(error.message)
+                logger.error("model failed to load", metadata: ["model": "\(model.name)", "reason": "\(error.message)"])
+                failures.append((model.name, error.message))
+            }
+        }
+        return failures
+    }
+
+    private func load(_ model: ServedModel, httpClient: HTTPClient, logger: Logger) async throws(DMSError) {
+        let started = ContinuousClock.now
+        logger.info("loading model", metadata: ["model": "\(model.name)", "location": "\(model.location)"])
+        let artifacts = try await store.prepare(model.location, httpClient: httpClient, logger: logger)
+        guard let engine = engines.first(where: { $0.canLoad(artifacts.engineFiles) }) else {
+            throw DMSError(.unsupported, "no engine is available for this model's files")
+        }
+        let predictor = try await Self.runBlocking { () throws(DMSError) in try engine.load(artifacts) }
+        let service = try makeService(artifacts, predictor.description, requestedService)
+        let worker = ModelWorker(name: model.name, predictor: predictor)
+        model.markReady(.init(artifacts: artifacts, service: service, worker: worker))
+        logger.info(
+            "model ready",
+            metadata: ["model": "\(model.name)", "engine": "\(engine.name)", "load_time": "\(ContinuousClock.now - started)"])
+    }
+
+    /// Answers one prediction request: preprocess, validate against the signature, run on the
+    /// model's worker, postprocess.
+    public func predict(modelName: String, request: PredictionRequest) async throws(DMSError) -> JSONValue {
+        guard let model = modelsByName[modelName] else {
+            throw DMSError(.notFound, "no model named '\(modelName)'; this server serves \(models.map(\.name).joined(separator: ", "))")
+        }
+        guard let ready = model.readyModel else {
+            switch model.state {
+            case .failed(let reason): throw DMSError(.unavailable, "model '\(modelName)' failed to load: \(reason)")
+            case .unloading: throw DMSError(.unavailable, "model '\(modelName)' is shutting down")
+            default: throw DMSError(.unavailable, "model '\(modelName)' is still loading")
+            }
+        }
+        let inputs = try ready.service.preprocess(request)
+        try ready.artifacts.signature.validate(inputs: inputs)
+        let outputs = try await ready.worker.predict(inputs)
+        return try ready.service.postprocess(outputs)
+    }
+
+    /// Stops every worker after its queued requests and releases the engines' models.
+    public func unloadAll() async {
+        for model in models {
+            await model.beginUnloading()?.shutdown()
+        }
+    }
+
+    /// Runs blocking work (an engine loading a model) on a thread of its own, off the
+    /// cooperative pool.
+    private static func runBlocking<T: Sendable>(_ work: @escaping @Sendable () throws(DMSError) -> T) async throws(DMSError) -> T {
+        let result: Result<T, DMSError> = await withCheckedContinuation { continuation in
+            Thread {
+                do throws(DMSError) {
+                    continuation.resume(returning: .success(try work()))
+                } catch {
+                    continuation.resume(returning: .failure(error))
+                }
+            }.start()
+        }
+        return try result.get()
+    }
+}

@@ -1,0 +1,172 @@
+import AsyncHTTPClient
+import Crypto
+import DMSCore
+import Foundation
+import Logging
+import NIOCore
+
+/// The on-disk cache of downloaded archives and unpacked models.
+///
+/// Layout under `root`:
+/// - `downloads/<sha256 of the URL, 16 hex>-<file name>`: archives fetched over HTTP, so two URLs
+///   that end in the same file name never collide;
+/// - `unpacked/<sha256 of the archive's bytes>/`: unpacked models, keyed by content so a changed
+///   archive is never served stale.
+///
+/// Every file and folder is written under a temporary name and renamed into place only when
+/// complete, so a crash never leaves a half-written entry that a later start would trust, and
+/// two servers starting at once on one store each produce a complete copy and keep one.
+public struct ModelStore: Sendable {
+    public var root: URL
+    public var archiveLimits: ArchiveLimits
+    /// Largest archive a download may bring.
+    public var maxDownloadBytes: Int64
+    /// How long a download may take in total.
+    public var downloadTimeout: TimeAmount
+
+    public init(root: URL, archiveLimits: ArchiveLimits = ArchiveLimits(), maxDownloadBytes: Int64 = 4 << 30, downloadTimeout: TimeAmount = .minutes(30)) {
+        self.root = root
+        self.archiveLimits = archiveLimits
+        self.maxDownloadBytes = maxDownloadBytes
+        self.downloadTimeout = downloadTimeout
+    }
+
+    /// The default store: `$DMS_MODEL_STORE`, else `$XDG_CACHE_HOME/deep-model-server`, else
+    /// `~/.cache/deep-model-server`.
+    public static var defaultRoot: URL {
+        let environment = ProcessInfo.processInfo.environment
+        if let explicit = environment["DMS_MODEL_STORE"], !explicit.isEmpty {
+            return URL(fileURLWithPath: explicit)
+        }
+        if let cache = environment["XDG_CACHE_HOME"], !cache.isEmpty {
+            return URL(fileURLWithPath: cache).appendingPathComponent("deep-model-server")
+        }
+        return FileManager.default.homeDirectoryForCurrentUser.appendingPathComponent(".cache/deep-model-server")
+    }
+
+    /// Fetches (if needed) and unpacks the model at `location`, returning its artifacts.
+    public func prepare(_ location: ModelLocation, httpClient: HTTPClient, logger: Logger) async throws(DMSError) -> ModelArtifacts {
+        let archive: URL
+        switch location {
+        case .file(let url):
+            var isDirectory: ObjCBool = false
+            guard FileManager.default.fileExists(atPath: url.path, isDirectory: &isDirectory) else {
+                throw DMSError(.invalidModel, "\(url.path): no such file")
+            }
+            if isDirectory.boolValue {
+                return try ModelArchive.locateArtifacts(in: url)
+            }
+            archive = url
+        case .http(let url):
+            archive = try await download(url, httpClient: httpClient, logger: logger)
+        }
+        let folder = try unpackedFolder(for: archive, logger: logger)
+        return try ModelArchive.locateArtifacts(in: folder)
+    }
+
+    /// The cache path an HTTP URL downloads to.
+    public func downloadPath(for url: URL) -> URL {
+        let digest = SHA256.hash(data: Data(url.absoluteString.utf8)).hexString.prefix(16)
+        let fileName = url.lastPathComponent.isEmpty || url.lastPathComponent == "/" ? "model" : url.lastPathComponent
+        let safeName = String(fileName.map { $0.isLetter || $0.isNumber || "-_.".contains($0) ? $0 : "_" })
+        return root.appendingPathComponent("downloads").appendingPathComponent("\(digest)-\(safeName)")
+    }
+
+    private func download(_ url: URL, httpClient: HTTPClient, logger: Logger) async throws(DMSError) -> URL {
+        let target = downloadPath(for: url)
+        if FileManager.default.fileExists(atPath: target.path) {
+            logger.info("using cached download", metadata: ["url": "\(url)", "path": "\(target.path)"])
+            return target
+        }
+        let directory = target.deletingLastPathComponent()
+        try createDirectory(directory)
+        let temporary = directory.appendingPathComponent(".partial-\(UUID().uuidString)")
+        defer { try? FileManager.default.removeItem(at: temporary) }
+        logger.info("downloading model", metadata: ["url": "\(url)"])
+        do {
+            var request = HTTPClientRequest(url: url.absoluteString)
+            request.method = .GET
+            let response = try await httpClient.execute(request, timeout: downloadTimeout)
+            guard response.status == .ok else {
+                throw DMSError(.invalidModel, "\(url): the server answered \(response.status.code) \(response.status.reasonPhrase)")
+            }
+            guard FileManager.default.createFile(atPath: temporary.path, contents: nil),
+                let handle = FileHandle(forWritingAtPath: temporary.path)
+            else {
+                throw DMSError(.internalError, "cannot create \(temporary.path)")
+            }
+            defer { try? handle.close() }
+            var received: Int64 = 0
+            for try await chunk in response.body {
+                received += Int64(chunk.readableBytes)
+                guard received <= maxDownloadBytes else {
+                    throw DMSError(.invalidModel, "\(url): larger than the download limit of \(maxDownloadBytes) bytes")
+                }
+                try handle.write(contentsOf: Data(chunk.readableBytesView))
+            }
+            try handle.synchronize()
+        } catch let error as DMSError {
+            throw error
+        } catch {
+            throw DMSError(.invalidModel, "\(url): download failed (\(error))", cause: error)
+        }
+        try moveIntoPlace(temporary, target)
+        logger.info("downloaded model", metadata: ["url": "\(url)", "path": "\(target.path)"])
+        return target
+    }
+
+    /// The unpacked folder for an archive, unpacking it first when this content was never seen.
+    public func unpackedFolder(for archive: URL, logger: Logger) throws(DMSError) -> URL {
+        let digest = try Self.sha256(of: archive)
+        let unpackedRoot = root.appendingPathComponent("unpacked")
+        let target = unpackedRoot.appendingPathComponent(digest)
+        if FileManager.default.fileExists(atPath: target.path) {
+            logger.debug("using cached unpacked model", metadata: ["archive": "\(archive.path)", "path": "\(target.path)"])
+            return target
+        }
+        try createDirectory(unpackedRoot)
+        let temporary = unpackedRoot.appendingPathComponent(".partial-\(UUID().uuidString)")
+        defer { try? FileManager.default.removeItem(at: temporary) }
+        try ModelArchive.unpack(archive, to: temporary, limits: archiveLimits)
+        try moveIntoPlace(temporary, target)
+        logger.info("unpacked model archive", metadata: ["archive": "\(archive.path)", "path": "\(target.path)"])
+        return target
+    }
+
+    /// Renames a finished temporary file or folder to its final name. When another process got
+    /// there first, its complete copy is kept and ours is dropped.
+    private func moveIntoPlace(_ temporary: URL, _ target: URL) throws(DMSError) {
+        if rename(temporary.path, target.path) == 0 { return }
+        let error = errno
+        if FileManager.default.fileExists(atPath: target.path) { return }
+        throw DMSError(.internalError, "cannot move \(temporary.path) to \(target.path): \(String(cString: strerror(error)))")
+    }
+
+    private func createDirectory(_ url: URL) throws(DMSError) {
+        do {
+            try FileManager.default.createDirectory(at: url, withIntermediateDirectories: true)
+        } catch {
+            throw DMSError(.internalError, "cannot create the model store folder \(url.path): \(error)", cause: error)
+        }
+    }
+
+    static func sha256(of file: URL) throws(DMSError) -> String {
+        do {
+            let handle = try FileHandle(forReadingFrom: file)
+            defer { try? handle.close() }
+            var hasher = SHA256()
+            while let chunk = try handle.read(upToCount: 1 << 20), !chunk.isEmpty {
+                hasher.update(data: chunk)
+            }
+            return hasher.finalize().hexString
+        } catch {
+            throw DMSError(.invalidModel, "\(file.path): cannot read (\(error))", cause: error)
+        }
+    }
+}
+
+extension Digest {
+    var hexString: String {
+        map { String(format: "%02x", $0) }.joined()
+    }
+}

@@ -1,0 +1,39 @@
+import DMSCore
+import DMSRuntime
+import DMSVision
+
+/// The services that come with the server, chosen by `--service`, the archive's manifest, or
+/// the signature's `input_type`, in that order.
+///
+/// - `mxnet_vision_service` (alias `vision`): images in, top-5 classes out. The default for
+///   `input_type: image/jpeg`.
+/// - `mxnet_model_service` (alias `tensor`): inputs by `input_type`, the raw output tensors out.
+///   The default for `input_type: application/json`.
+public enum BuiltInServices {
+    public static let vision = "mxnet_vision_service"
+    public static let tensor = "mxnet_model_service"
+    static let aliases = ["vision": vision, "tensor": tensor]
+
+    /// The canonical name of a built-in service, or nil for an unknown name.
+    public static func canonicalName(_ name: String) -> String? {
+        let trimmed = name.hasSuffix(".py") ? String(name.dropLast(3)) : name
+        if trimmed == vision || trimmed == tensor { return trimmed }
+        return aliases[trimmed]
+    }
+
+    /// The factory the runtime calls for each loaded model.
+    public static func factory(maxImagePixels: Int) -> ServiceFactory {
+        { (artifacts, description, requested) throws(DMSError) -> any ModelService in
+            let chosen = requested.flatMap(canonicalName)
+                ?? artifacts.manifestService.flatMap(canonicalName)
+                ?? (artifacts.signature.inputType == .jpeg ? vision : tensor)
+            let preprocessor = ImagePreprocessor(maxPixels: maxImagePixels)
+            if chosen == vision {
+                return try VisionService(
+                    signature: artifacts.signature, labels: artifacts.labels,
+                    outputActivation: description.outputActivation, preprocessor: preprocessor)
+            }
+            return try TensorOutputService(signature: artifacts.signature, preprocessor: preprocessor)
+        }
+    }
+}

@@ -1,0 +1,88 @@
+import ArgumentParser
+import DMSCore
+import DMSMXNet
+import DMSRuntime
+import Foundation
+
+/// `deep-model-export`: packs a model folder into `NAME.model`.
+///
+/// The folder must hold `signature.json`, exactly one `*-symbol.json` and exactly one
+/// `*.params`; `synset.txt` and any other files are packed too. The files are checked with the
+/// same code the server loads them with, and a `MANIFEST.json` is written into the archive (the
+/// folder is left untouched).
+public struct ExportCommand: ParsableCommand {
+    public static let configuration = CommandConfiguration(
+        commandName: "deep-model-export",
+        abstract: "Pack a model folder into a .model archive for deep-model-server.")
+
+    @Option(name: .customLong("model-name"), help: "Name of the model; the archive is NAME.model.")
+    var modelName: String
+
+    @Option(name: .customLong("model-path"), help: "Folder with signature.json, NAME-symbol.json, NAME-EPOCH.params and optionally synset.txt.")
+    var modelPath: String
+
+    @Option(name: .customLong("service-file-path"), help: "Custom service file (not supported yet).")
+    var serviceFilePath: String?
+
+    @Option(name: .long, help: "Folder to write the archive to (default: the current folder).")
+    var output: String?
+
+    @Flag(name: .long, help: "Overwrite an existing archive.")
+    var force = false
+
+    public init() {}
+
+    public func validate() throws {
+        do {
+            try ModelArgumentParser.validateName(modelName)
+        } catch {
+            throw ValidationError(error.message)
+        }
+        if serviceFilePath != nil {
+            throw ValidationError("--service-file-path: custom services are not supported yet; the archive's service follows its signature's input_type")
+        }
+    }
+
+    public func run() throws {
+        let folder = URL(fileURLWithPath: modelPath).standardizedFileURL
+        var isDirectory: ObjCBool = false
+        guard FileManager.default.fileExists(atPath: folder.path, isDirectory: &isDirectory) else {
+            throw ValidationError("--model-path \(modelPath): no such folder")
+        }
+        guard isDirectory.boolValue else {
+            throw ValidationError("--model-path \(modelPath) is a file; give the folder that holds the model's files")
+        }
+        let outputFolder = URL(fileURLWithPath: output ?? FileManager.default.currentDirectoryPath).standardizedFileURL
+        let destination = outputFolder.appendingPathComponent("\(modelName).model")
+        if FileManager.default.fileExists(atPath: destination.path), !force {
+            throw ValidationError("\(destination.path) exists; use --force to overwrite it")
+        }
+        do {
+            let artifacts = try ModelArchive.locateArtifacts(in: folder, isExportSource: true)
+            try MXNetEngine.validateFiles(artifacts)
+            try FileManager.default.createDirectory(at: outputFolder, withIntermediateDirectories: true)
+            try ModelArchiveWriter.write(folder: folder, manifest: manifest(for: artifacts), to: destination)
+        } catch let error as DMSError {
+            throw ValidationError("\(modelPath): \(error.message)")
+        }
+        print("wrote \(destination.path)")
+    }
+
+    private func manifest(for artifacts: ModelArtifacts) -> JSONValue {
+        guard case .mxnet(let symbol, let parameters) = artifacts.engineFiles else { return .null }
+        let service = artifacts.signature.inputType == .jpeg ? BuiltInServices.vision : BuiltInServices.tensor
+        return .object([
+            ("Model Archive Version", .string("1.0")),
+            ("Created By", .object([("Tool", .string("deep-model-export"))])),
+            ("Engine", .object([("Name", .string("MXNet")), ("Version", .string("1.9.1"))])),
+            ("Model", .object([
+                ("Model Name", .string(modelName)),
+                ("Model Format", .string("MXNet-Symbolic")),
+                ("Symbol", .string(symbol.lastPathComponent)),
+                ("Parameters", .string(parameters.lastPathComponent)),
+                ("Signature", .string("signature.json")),
+                ("Service", .string(service)),
+            ])),
+        ])
+    }
+}

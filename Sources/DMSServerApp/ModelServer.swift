@@ -1,0 +1,77 @@
+import AsyncHTTPClient
+import DMSCore
+import DMSHTTP
+import DMSMXNet
+import DMSRuntime
+import Foundation
+import Hummingbird
+import Logging
+import ServiceLifecycle
+
+/// The whole server, assembled from a configuration: engines, model repository, REST surface.
+///
+/// `run()` loads every model first (fail fast: a model that does not load stops the start
+/// unless `allowModelFailures`), then serves until SIGTERM or SIGINT, when it stops accepting,
+/// finishes the requests in flight, stops the workers and frees the engines.
+public struct ModelServer: Sendable {
+    public var configuration: ServerConfiguration
+    public var logger: Logger
+
+    public init(configuration: ServerConfiguration, logger: Logger = Logger(label: "deep-model-server")) {
+        self.configuration = configuration
+        self.logger = logger
+    }
+
+    /// Raised when models fail to load and partial starts are not allowed.
+    public struct ModelLoadFailure: Error, CustomStringConvertible {
+        public var failures: [(model: String, reason: String)]
+        public var description: String {
+            "models failed to load: " + failures.map { "\($0.model): \($0.reason)" }.joined(separator: "; ")
+        }
+    }
+
+    public func run() async throws {
+        let repository = ModelRepository(
+            specs: configuration.models,
+            store: ModelStore(root: configuration.modelStore),
+            engines: [MXNetEngine(libraryCandidates: MXNetEngine.defaultLibraryCandidates(), logger: logger)],
+            requestedService: configuration.service,
+            makeService: BuiltInServices.factory(maxImagePixels: configuration.maxImagePixels))
+        let failures = await repository.loadAll(httpClient: HTTPClient.shared, logger: logger)
+        if !failures.isEmpty && !configuration.allowModelFailures {
+            await repository.unloadAll()
+            throw ModelLoadFailure(failures: failures)
+        }
+        let routes = ModelServerRoutes(
+            repository: repository,
+            configuration: HTTPConfiguration(maxBodyBytes: configuration.maxRequestBytes, advertisedHost: "\(configuration.host):\(configuration.port)"))
+        let logger = self.logger
+        let app = Application(
+            router: routes.makeRouter(),
+            configuration: .init(address: .hostname(configuration.host, port: configuration.port), serverName: nil),
+            services: [RepositoryShutdownService(repository: repository)],
+            onServerRunning: { channel in
+                let port = channel.localAddress?.port ?? 0
+                let host = "\(configuration.host):\(port)"
+                routes.boundHost.withLock { $0 = host }
+                logger.info("listening", metadata: ["address": "http://\(host)"])
+                // Printed whatever the log level, so scripts (and tests) started with `--port 0`
+                // can always learn the bound port.
+                FileHandle.standardOutput.write(Data("listening on http://\(host)\n".utf8))
+            },
+            logger: logger)
+        try await app.runService()
+        logger.info("server stopped")
+    }
+}
+
+/// Waits for graceful shutdown, then drains and unloads every model. Listed before the HTTP
+/// server in the service group, so it stops after the server has finished its requests.
+struct RepositoryShutdownService: Service {
+    let repository: ModelRepository
+
+    func run() async throws {
+        try? await gracefulShutdown()
+        await repository.unloadAll()
+    }
+}

@@ -1,0 +1,35 @@
+import DMSRuntime
+import Foundation
+
+/// Everything that decides how one server runs, gathered from the command line.
+public struct ServerConfiguration: Sendable {
+    /// The models to serve, in order.
+    public var models: [ModelRepository.ModelSpec]
+    /// The built-in service every model uses, or nil to choose per model.
+    public var service: String?
+    public var host: String
+    /// 0 binds a free port.
+    public var port: Int
+    public var modelStore: URL
+    /// Largest accepted request body.
+    public var maxRequestBytes: Int
+    /// Largest image, in pixels from its header, accepted before decoding.
+    public var maxImagePixels: Int
+    /// Serve the models that loaded when others fail, instead of exiting.
+    public var allowModelFailures: Bool
+
+    public init(
+        models: [ModelRepository.ModelSpec], service: String? = nil, host: String = "127.0.0.1", port: Int = 8080,
+        modelStore: URL = ModelStore.defaultRoot, maxRequestBytes: Int = 10 << 20, maxImagePixels: Int = 40_000_000,
+        allowModelFailures: Bool = false
+    ) {
+        self.models = models
+        self.service = service
+        self.host = host
+        self.port = port
+        self.modelStore = modelStore
+        self.maxRequestBytes = maxRequestBytes
+        self.maxImagePixels = maxImagePixels
+        self.allowModelFailures = allowModelFailures
+    }
+}

@@ -1,0 +1,3 @@
+import DMSServerApp
+
+ExportCommand.main()

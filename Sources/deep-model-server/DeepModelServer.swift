@@ -1,0 +1,8 @@
+import DMSServerApp
+
+@main
+enum DeepModelServer {
+    static func main() async {
+        await ServerCommand.main()
+    }
+}

@@ -1,0 +1,122 @@
+import DMSCore
+import Foundation
+import Testing
+
+@testable import DMSRuntime
+
+@Suite("model archives")
+struct ModelArchiveTests {
+    private func unpack(_ fixture: ArchiveFixture, limits: ArchiveLimits = ArchiveLimits()) throws -> (TemporaryFolder, URL) {
+        let folder = try TemporaryFolder()
+        let archive = folder.url.appendingPathComponent("m.model")
+        try fixture.write(to: archive)
+        let target = folder.url.appendingPathComponent("out/unpacked")
+        try ModelArchive.unpack(archive, to: target, limits: limits)
+        return (folder, target)
+    }
+
+    private func expectRefusal(_ fixture: ArchiveFixture, mentioning fragment: String, limits: ArchiveLimits = ArchiveLimits()) throws {
+        let folder = try TemporaryFolder()
+        defer { folder.remove() }
+        let archive = folder.url.appendingPathComponent("m.model")
+        try fixture.write(to: archive)
+        let target = folder.url.appendingPathComponent("out/unpacked")
+        do {
+            try ModelArchive.unpack(archive, to: target, limits: limits)
+            Issue.record("expected the archive to be refused (\(fragment))")
+        } catch {
+            #expect(error.code == .invalidModel)
+            #expect(error.message.contains(fragment), "\(error.message)")
+        }
+        let escaped = try FileManager.default.contentsOfDirectory(atPath: folder.url.path).filter { $0 != "m.model" && $0 != "out" }
+        #expect(escaped.isEmpty, "files written outside the target: \(escaped)")
+    }
+
+    @Test func unpacksAndLocatesAWellFormedArchive() throws {
+        let (folder, target) = try unpack(.model())
+        defer { folder.remove() }
+        let artifacts = try ModelArchive.locateArtifacts(in: target)
+        #expect(artifacts.signature.inputs[0].shape == [0, 1, 8, 8])
+        #expect(artifacts.labels == ["zero", "one", "two"])
+        #expect(artifacts.engineFiles == .mxnet(symbol: target.appendingPathComponent("digits-symbol.json"), parameters: target.appendingPathComponent("digits-0000.params")))
+        #expect(artifacts.manifestService == nil)
+    }
+
+    @Test func acceptsEntriesUnderOneTopLevelFolderAndIgnoresMacOSMetadata() throws {
+        var fixture = ArchiveFixture.model(prefix: "resnet-18/")
+        fixture.entries.append(("__MACOSX/resnet-18/._signature.json", .file(Data([0, 1, 2]))))
+        let (folder, target) = try unpack(fixture)
+        defer { folder.remove() }
+        let artifacts = try ModelArchive.locateArtifacts(in: target)
+        #expect(artifacts.directory.lastPathComponent == "resnet-18")
+        #expect(!FileManager.default.fileExists(atPath: target.appendingPathComponent("__MACOSX").path))
+    }
+
+    @Test(arguments: ["../evil.txt", "a/../../evil.txt", "/tmp/evil.txt", "..\\evil.txt"])
+    func refusesEntriesThatEscape(path: String) throws {
+        var fixture = ArchiveFixture.model()
+        fixture.entries.append((path, .file(Data("x".utf8))))
+        try expectRefusal(fixture, mentioning: "outside the model folder")
+    }
+
+    @Test func refusesLinks() throws {
+        var fixture = ArchiveFixture.model()
+        fixture.entries.append(("link", .symlink(target: "/etc/passwd")))
+        try expectRefusal(fixture, mentioning: "is a link")
+    }
+
+    @Test func refusesDuplicateEntries() throws {
+        var fixture = ArchiveFixture.model()
+        fixture.entries.append(("./signature.json", .file(Data("{}".utf8))))
+        try expectRefusal(fixture, mentioning: "more than once")
+    }
+
+    @Test func refusesTooManyEntriesOrBytes() throws {
+        try expectRefusal(.model(), mentioning: "more than 3 entries", limits: ArchiveLimits(maxEntryCount: 3))
+        var big = ArchiveFixture.model()
+        big.entries.append(("zeros.bin", .file(Data(count: 1 << 20))))
+        try expectRefusal(big, mentioning: "more than", limits: ArchiveLimits(maxUnpackedBytes: 1 << 19))
+    }
+
+    @Test func refusesFilesThatAreNotZips() throws {
+        let folder = try TemporaryFolder()
+        defer { folder.remove() }
+        let archive = folder.url.appendingPathComponent("m.model")
+        try Data("not a zip at all".utf8).write(to: archive)
+        #expect(throws: DMSError.self) { try ModelArchive.unpack(archive, to: folder.url.appendingPathComponent("out")) }
+    }
+
+    @Test func locatingNamesWhatIsMissingOrAmbiguous() throws {
+        var noSymbol = ArchiveFixture.model()
+        noSymbol.entries.remove(at: 1)
+        let (folder1, target1) = try unpack(noSymbol)
+        defer { folder1.remove() }
+        #expect { try ModelArchive.locateArtifacts(in: target1) } throws: { ($0 as? DMSError)?.message.contains("no symbol file") == true }
+
+        var twoParams = ArchiveFixture.model()
+        twoParams.entries.append(("other-0001.params", .file(ArchiveFixture.parameters)))
+        let (folder2, target2) = try unpack(twoParams)
+        defer { folder2.remove() }
+        #expect { try ModelArchive.locateArtifacts(in: target2) } throws: { ($0 as? DMSError)?.message.contains("exactly one") == true }
+    }
+
+    @Test func followsTheManifestAndRefusesCustomServices() throws {
+        var stock = ArchiveFixture.model()
+        stock.entries.append(("MANIFEST.json", .file(Data(#"{"Model": {"Service": "mxnet_vision_service.py", "Symbol": "digits-symbol.json", "Parameters": "digits-0000.params", "Signature": "signature.json"}}"#.utf8))))
+        let (folder1, target1) = try unpack(stock)
+        defer { folder1.remove() }
+        #expect(try ModelArchive.locateArtifacts(in: target1).manifestService == "mxnet_vision_service")
+
+        var custom = ArchiveFixture.model()
+        custom.entries.append(("MANIFEST.json", .file(Data(#"{"Model": {"Service": "my_service.py"}}"#.utf8))))
+        let (folder2, target2) = try unpack(custom)
+        defer { folder2.remove() }
+        #expect { try ModelArchive.locateArtifacts(in: target2) } throws: { ($0 as? DMSError)?.message.contains("custom services must be written for this server") == true }
+    }
+
+    @Test func safeRelativePaths() {
+        #expect(ModelArchive.safeRelativePath("a/./b//c") == "a/b/c")
+        #expect(ModelArchive.safeRelativePath("C:/evil") == nil)
+        #expect(ModelArchive.safeRelativePath("./") == nil)
+    }
+}

@@ -1,0 +1,54 @@
+import DMSCore
+import Foundation
+import Logging
+import Testing
+
+@testable import DMSRuntime
+
+@Suite("model store and locations")
+struct ModelStoreTests {
+    @Test func downloadNamesDependOnTheWholeURL() {
+        let store = ModelStore(root: URL(fileURLWithPath: "/store"))
+        let a = store.downloadPath(for: URL(string: "http://one.example/models/resnet-18.model")!)
+        let b = store.downloadPath(for: URL(string: "http://two.example/models/resnet-18.model")!)
+        #expect(a != b)
+        #expect(a.lastPathComponent.hasSuffix("-resnet-18.model"))
+        #expect(a.deletingLastPathComponent().path == "/store/downloads")
+    }
+
+    @Test func unpackedFoldersAreKeyedByContent() throws {
+        let folder = try TemporaryFolder()
+        defer { folder.remove() }
+        let store = ModelStore(root: folder.url.appendingPathComponent("store"))
+        let archive = folder.url.appendingPathComponent("m.model")
+        try ArchiveFixture.model().write(to: archive)
+        let first = try store.unpackedFolder(for: archive, logger: Logger(label: "test"))
+        #expect(try store.unpackedFolder(for: archive, logger: Logger(label: "test")).path == first.path)
+
+        var changed = ArchiveFixture.model()
+        changed.entries.append(("extra.txt", .file(Data("changed".utf8))))
+        try changed.write(to: archive)
+        let second = try store.unpackedFolder(for: archive, logger: Logger(label: "test"))
+        #expect(second.path != first.path)
+        let leftovers = try FileManager.default.contentsOfDirectory(atPath: store.root.appendingPathComponent("unpacked").path).filter { $0.hasPrefix(".partial") }
+        #expect(leftovers.isEmpty)
+    }
+
+    @Test func parsesLocations() throws {
+        let base = URL(fileURLWithPath: "/work")
+        #expect(try ModelLocation(parsing: "http://h:8/m.model", relativeTo: base) == .http(URL(string: "http://h:8/m.model")!))
+        #expect(try ModelLocation(parsing: "file:///abs/m.model", relativeTo: base) == .file(URL(fileURLWithPath: "/abs/m.model")))
+        #expect(try ModelLocation(parsing: "file://models/resnet-18", relativeTo: base) == .file(URL(fileURLWithPath: "/work/models/resnet-18")))
+        #expect(try ModelLocation(parsing: "models/m.model", relativeTo: base) == .file(URL(fileURLWithPath: "/work/models/m.model")))
+        #expect(throws: DMSError.self) { try ModelLocation(parsing: "ftp://h/m.model", relativeTo: base) }
+        #expect(throws: DMSError.self) { try ModelLocation(parsing: "s3://bucket/m.model", relativeTo: base) }
+    }
+
+    @Test func seedStyleLocationsFindTheModelExtension() throws {
+        let folder = try TemporaryFolder()
+        defer { folder.remove() }
+        try FileManager.default.createDirectory(at: folder.url.appendingPathComponent("models"), withIntermediateDirectories: true)
+        try Data().write(to: folder.url.appendingPathComponent("models/resnet-18.model"))
+        #expect(try ModelLocation(parsing: "file://models/resnet-18", relativeTo: folder.url) == .file(folder.url.appendingPathComponent("models/resnet-18.model")))
+    }
+}

@@ -1,0 +1,167 @@
+#!/usr/bin/env bash
+# Prepares a checkout of Deep Model Server for building, testing and running, on Debian 12 (or CI).
+#
+#   scripts/bootstrap.sh
+#
+# What it does, each step only when needed (a second run finishes in well under a second):
+#   1. apt: installs the system packages the build and the engines need (libjpeg-turbo and libpng
+#      headers, pkg-config, curl, libgomp1 for libmxnet, python3-venv when `python3 -m venv` cannot
+#      work). `apt-get update` runs only when something is missing.
+#   2. .runtime/venv: a Python virtual environment with python/requirements.txt installed under the
+#      exact pins of python/constraints.txt. A stamp records the sha256 of both files (and the
+#      interpreter); pip runs again only when they change.
+#   3. .runtime/lib/libmxnet.so: a symlink to the libmxnet.so inside the venv's mxnet wheel, the
+#      library the server dlopens (DMS_MXNET_LIBRARY may point elsewhere).
+#
+# Environment:
+#   DMS_PYTHON  interpreter used to create the venv (default: python3; must be CPython 3.8-3.11,
+#               because numpy 1.23, the last numpy that mxnet 1.9.1 works with, stops at 3.11).
+#
+# Runs as root (or with passwordless sudo for the apt step), needs no standard input.
+set -euo pipefail
+
+ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+RUNTIME="$ROOT/.runtime"
+VENV="$RUNTIME/venv"
+REQUIREMENTS="$ROOT/python/requirements.txt"
+CONSTRAINTS="$ROOT/python/constraints.txt"
+STAMP="$VENV/.dms-requirements.sha256"
+PYTHON="${DMS_PYTHON:-python3}"
+APT_PACKAGES=(libturbojpeg0-dev libpng-dev pkg-config curl libgomp1)
+
+log() { printf 'bootstrap: %s\n' "$*"; }
+die() {
+    printf 'bootstrap: ERROR: %s\n' "$*" >&2
+    exit 1
+}
+trap 'die "command failed (exit $?) at scripts/bootstrap.sh line $LINENO: $BASH_COMMAND"' ERR
+
+START_SECONDS=$SECONDS
+
+[[ -f "$REQUIREMENTS" ]] || die "missing $REQUIREMENTS"
+[[ -f "$CONSTRAINTS" ]] || die "missing $CONSTRAINTS"
+mkdir -p "$RUNTIME/lib"
+
+# Serialise concurrent runs (a developer's shell and a test runner, say).
+if command -v flock >/dev/null 2>&1; then
+    exec 9>"$RUNTIME/.bootstrap.lock"
+    flock 9
+fi
+
+# ---------------------------------------------------------------------------------------------
+# 1. System packages
+# ---------------------------------------------------------------------------------------------
+is_installed() {
+    dpkg -s "$1" 2>/dev/null | grep -q '^Status: install ok installed$'
+}
+
+python_can_venv() {
+    command -v "$PYTHON" >/dev/null 2>&1 &&
+        "$PYTHON" -c 'import venv, ensurepip' >/dev/null 2>&1
+}
+
+missing=()
+if command -v dpkg >/dev/null 2>&1; then
+    for pkg in "${APT_PACKAGES[@]}"; do
+        is_installed "$pkg" || missing+=("$pkg")
+    done
+    if ! python_can_venv; then
+        if [[ -n "${DMS_PYTHON:-}" ]]; then
+            die "DMS_PYTHON=$PYTHON cannot create a venv (missing, or no venv/ensurepip module)"
+        fi
+        # Debian's python3 needs python3-venv for ensurepip; a machine without python3 needs both.
+        is_installed python3 || missing+=(python3)
+        missing+=(python3-venv)
+    fi
+else
+    log "dpkg not found: skipping system packages (install libturbojpeg, libpng, pkg-config, curl, libgomp yourself)"
+fi
+
+if ((${#missing[@]})); then
+    log "apt: installing ${missing[*]}"
+    SUDO=()
+    if [[ $(id -u) -ne 0 ]]; then
+        command -v sudo >/dev/null 2>&1 || die "not root and no sudo: cannot install ${missing[*]}"
+        SUDO=(sudo -n)
+    fi
+    export DEBIAN_FRONTEND=noninteractive
+    "${SUDO[@]}" apt-get update -qq </dev/null ||
+        die "apt-get update failed"
+    "${SUDO[@]}" apt-get install -y -qq --no-install-recommends "${missing[@]}" </dev/null >/dev/null ||
+        die "apt-get install ${missing[*]} failed"
+    for pkg in "${missing[@]}"; do
+        is_installed "$pkg" || die "apt package $pkg is still not installed"
+    done
+else
+    log "apt: all system packages present"
+fi
+
+python_can_venv || die "$PYTHON cannot create virtual environments even after installing python3-venv"
+
+# ---------------------------------------------------------------------------------------------
+# 2. Python virtual environment
+# ---------------------------------------------------------------------------------------------
+"$PYTHON" -c 'import sys; sys.exit(0 if (3, 8) <= sys.version_info[:2] <= (3, 11) else 1)' ||
+    die "$PYTHON is Python $("$PYTHON" -c 'import platform; print(platform.python_version())'); mxnet 1.9.1 with numpy 1.23 needs CPython 3.8-3.11 (set DMS_PYTHON)"
+
+if ! "$VENV/bin/python" -c 'import sys' >/dev/null 2>&1; then
+    if [[ -e "$VENV" ]]; then
+        log "venv: $VENV is broken (its interpreter does not run); recreating it"
+        rm -rf "$VENV"
+    fi
+    log "venv: creating $VENV with $("$PYTHON" -c 'import sys; print(sys.executable, sys.version.split()[0])')"
+    "$PYTHON" -m venv "$VENV" </dev/null || die "could not create the virtual environment $VENV"
+fi
+
+venv_tag="$("$VENV/bin/python" -c 'import sys; print(sys.implementation.name, *sys.version_info[:3])')"
+wanted_stamp="$(
+    cd "$ROOT"
+    sha256sum python/requirements.txt python/constraints.txt
+    echo "interpreter $venv_tag"
+)"
+
+# Where the wheel put libmxnet.so (find_spec locates the package without importing it).
+mxnet_lib() {
+    "$VENV/bin/python" - <<'PY'
+import importlib.util, os, sys
+spec = importlib.util.find_spec("mxnet")
+if spec is None or not spec.submodule_search_locations:
+    sys.exit(1)
+print(os.path.join(list(spec.submodule_search_locations)[0], "libmxnet.so"))
+PY
+}
+
+if [[ -f "$STAMP" && "$(cat "$STAMP")" == "$wanted_stamp" ]] && lib="$(mxnet_lib)" && [[ -f "$lib" ]]; then
+    log "pip: requirements unchanged (stamp matches), skipping"
+else
+    log "pip: installing python/requirements.txt with python/constraints.txt (takes a few minutes the first time)"
+    rm -f "$STAMP"
+    PIP_DISABLE_PIP_VERSION_CHECK=1 "$VENV/bin/python" -m pip install \
+        --quiet --no-input --progress-bar off --only-binary=:all: \
+        -r "$REQUIREMENTS" -c "$CONSTRAINTS" </dev/null ||
+        die "pip install failed (see the messages above); network to PyPI and CPython 3.8-3.11 are needed"
+    "$VENV/bin/python" -m pip check >/dev/null ||
+        die "pip check reports inconsistent packages: $("$VENV/bin/python" -m pip check 2>&1 | head -5)"
+    version="$(cd "$RUNTIME" && "$VENV/bin/python" -c 'import mxnet, numpy; print("mxnet", mxnet.__version__, "numpy", numpy.__version__)' 2>&1 | tail -1)" ||
+        die "the venv cannot import mxnet: $version"
+    log "pip: done ($version)"
+    printf '%s\n' "$wanted_stamp" >"$STAMP"
+fi
+
+# ---------------------------------------------------------------------------------------------
+# 3. .runtime/lib/libmxnet.so
+# ---------------------------------------------------------------------------------------------
+lib="$(mxnet_lib)" || die "mxnet is not installed in $VENV"
+[[ -f "$lib" ]] || die "the mxnet wheel has no $lib"
+# A relative link keeps working if the checkout is moved together with .runtime.
+target="$(realpath --relative-to="$RUNTIME/lib" "$lib")"
+link="$RUNTIME/lib/libmxnet.so"
+if [[ -L "$link" && "$(readlink "$link")" == "$target" ]]; then
+    log "lib: .runtime/lib/libmxnet.so already links to the wheel's library"
+else
+    ln -sfn "$target" "$link"
+    log "lib: .runtime/lib/libmxnet.so -> $target"
+fi
+[[ -f "$link" ]] || die "$link does not resolve to a file"
+
+log "ready in $((SECONDS - START_SECONDS)) s: python $VENV/bin/python, DMS_MXNET_LIBRARY=$link"

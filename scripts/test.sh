@@ -1,0 +1,22 @@
+#!/usr/bin/env bash
+# Sets up everything on a fresh machine (idempotent) and runs every test:
+#   1. Swift unit tests (swift test);
+#   2. end-to-end tests: the real server binary with the real MXNet engine, driven by real HTTP
+#      clients (pytest, tests/e2e).
+#
+#   scripts/test.sh [extra pytest arguments, e.g. -k ping]
+set -euo pipefail
+ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+cd "$ROOT"
+"$ROOT/scripts/bootstrap.sh"
+
+echo "test: swift build --build-tests"
+swift build --build-tests
+echo "test: swift test"
+swift test --skip-build
+
+echo "test: end-to-end (pytest tests/e2e)"
+export DMS_SERVER_BINARY="$(swift build --show-bin-path)/deep-model-server"
+export DMS_EXPORT_BINARY="$(swift build --show-bin-path)/deep-model-export"
+export DMS_MXNET_LIBRARY="$ROOT/.runtime/lib/libmxnet.so"
+"$ROOT/.runtime/venv/bin/python" -m pytest -p no:cacheprovider "$ROOT/tests/e2e" "$@"

@@ -1,0 +1,149 @@
+"""Fixtures for the end-to-end tests: the real `deep-model-server` binary with the real MXNet
+engine, started on a free loopback port, and the models the tests serve.
+
+Environment (set by scripts/test.sh): DMS_SERVER_BINARY, DMS_EXPORT_BINARY, DMS_MXNET_LIBRARY.
+Servers run one at a time: several processes loading libmxnet at once on a 2-core machine are
+slow enough to time out.
+"""
+
+import os
+import pathlib
+import re
+import signal
+import subprocess
+import sys
+import threading
+import time
+
+import pytest
+
+ROOT = pathlib.Path(__file__).resolve().parents[2]
+SERVER_BINARY = pathlib.Path(os.environ.get("DMS_SERVER_BINARY", ROOT / ".build/debug/deep-model-server"))
+EXPORT_BINARY = pathlib.Path(os.environ.get("DMS_EXPORT_BINARY", ROOT / ".build/debug/deep-model-export"))
+EXAMPLES = ROOT / "examples"
+IMAGES = pathlib.Path(__file__).resolve().parent / "images"
+LISTENING = re.compile(r"listening on http://([0-9.]+):(\d+)")
+
+
+class Server:
+    """One running deep-model-server process; its output is collected line by line."""
+
+    def __init__(self, args, cwd, env=None, wait=True, timeout=120):
+        full_env = dict(os.environ)
+        full_env.update(env or {})
+        self.lines = []
+        self.url = None
+        self._ready = threading.Event()
+        self.process = subprocess.Popen(
+            [str(SERVER_BINARY), *[str(a) for a in args]],
+            cwd=cwd,
+            env=full_env,
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            text=True,
+        )
+        self._reader = threading.Thread(target=self._read, daemon=True)
+        self._reader.start()
+        if wait:
+            self.wait_until_listening(timeout)
+
+    def _read(self):
+        for line in self.process.stdout:
+            self.lines.append(line.rstrip("\n"))
+            match = LISTENING.search(line)
+            if match and self.url is None:
+                self.url = f"http://{match.group(1)}:{match.group(2)}"
+                self._ready.set()
+        self._ready.set()
+
+    @property
+    def output(self):
+        return "\n".join(self.lines)
+
+    def wait_until_listening(self, timeout=120):
+        if not self._ready.wait(timeout) or self.url is None:
+            self.stop(signal.SIGKILL)
+            raise AssertionError(f"server did not start listening:\n{self.output}")
+
+    def wait_for_exit(self, timeout=120):
+        code = self.process.wait(timeout)
+        self._reader.join(10)
+        return code
+
+    def stop(self, sig=signal.SIGTERM, timeout=60):
+        if self.process.poll() is None:
+            self.process.send_signal(sig)
+        try:
+            return self.wait_for_exit(timeout)
+        except subprocess.TimeoutExpired:
+            self.process.kill()
+            raise AssertionError(f"server did not stop within {timeout} s after {sig}:\n{self.output}")
+
+
+@pytest.fixture(scope="session")
+def start_server(tmp_path_factory):
+    """Starts servers that are stopped at the end of the test session at the latest."""
+    started = []
+    store = tmp_path_factory.mktemp("store")
+
+    def start(*args, store_dir=None, cwd=None, env=None, wait=True, log_file=None):
+        workdir = pathlib.Path(cwd) if cwd else tmp_path_factory.mktemp("server")
+        log = log_file or workdir / "dms_app.log"
+        server = Server(
+            ["--port", "0", "--model-store", store_dir or store, "--log-file", log, *args],
+            cwd=workdir,
+            env=env,
+            wait=wait,
+        )
+        started.append(server)
+        return server
+
+    yield start
+    for server in started:
+        if server.process.poll() is None:
+            server.stop(signal.SIGKILL)
+
+
+def export_model(name, folder, output):
+    """Packs a model folder with the project's own deep-model-export."""
+    result = subprocess.run(
+        [str(EXPORT_BINARY), "--model-name", name, "--model-path", str(folder), "--output", str(output), "--force"],
+        capture_output=True,
+        text=True,
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+    return pathlib.Path(output) / f"{name}.model"
+
+
+@pytest.fixture(scope="session")
+def test_models(tmp_path_factory):
+    """Echo models (output = input, flattened) made with MXNet by scripts/make_test_models.py
+    and packed with deep-model-export: name -> archive path."""
+    folders = tmp_path_factory.mktemp("models")
+    archives = tmp_path_factory.mktemp("archives")
+    subprocess.run(
+        [sys.executable, str(ROOT / "scripts/make_test_models.py"), str(folders), "--echo", "echo-gray-8=1x8x8"],
+        check=True,
+        capture_output=True,
+    )
+    return {name: export_model(name, folders / name, archives) for name in ("echo-rgb", "echo-gray", "echo-gray-8")}
+
+
+@pytest.fixture(scope="module")
+def digits_server(start_server):
+    """Both bundled example models in one server, with their default (vision) service."""
+    server = start_server(
+        "--models", f"digits-mlp={EXAMPLES / 'digits-mlp.model'}", f"digits-cnn={EXAMPLES / 'digits-cnn.model'}"
+    )
+    yield server
+    assert server.stop() == 0, server.output
+
+
+def wait_for(predicate, timeout=30, interval=0.1):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if predicate():
+            return True
+        time.sleep(interval)
+    return False

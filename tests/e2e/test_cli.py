@@ -1,0 +1,34 @@
+"""Command-line mistakes exit non-zero with a one-line message and the usage."""
+
+import subprocess
+
+import pytest
+
+from conftest import EXAMPLES, SERVER_BINARY
+
+GOOD = f"m={EXAMPLES / 'digits-mlp.model'}"
+
+
+@pytest.mark.parametrize(
+    "args,fragment",
+    [
+        (["--models", "no-equals-sign"], "NAME=LOCATION"),
+        (["--models", GOOD, GOOD], "more than once"),
+        (["--models", f".hidden={EXAMPLES / 'digits-mlp.model'}"], "not a valid model name"),
+        (["--models", f"ping={EXAMPLES / 'digits-mlp.model'}"], "route"),
+        (["--models", GOOD, "--log-level", "LOUD"], "LOUD"),
+        (["--models", GOOD, "--port", "70000"], "--port"),
+        (["--models", GOOD, "--log-rotation-time", "7 X"], "7 X"),
+        (["--models", GOOD, "--service", "my_custom.py"], "not a built-in service"),
+        (["--models", GOOD, "--gen-api", "python"], "not supported yet"),
+        ([], "--models"),
+    ],
+)
+def test_bad_arguments(args, fragment, tmp_path):
+    command = [str(SERVER_BINARY), *args] + ([] if "--port" in args else ["--port", "0"])
+    result = subprocess.run(command, cwd=tmp_path, capture_output=True, text=True, timeout=60)
+    assert result.returncode != 0
+    error_lines = [line for line in result.stderr.splitlines() if line.startswith("Error:")]
+    assert len(error_lines) == 1, result.stderr
+    assert fragment in error_lines[0], result.stderr
+    assert "Usage:" in result.stderr
