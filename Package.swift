@@ -96,9 +96,10 @@ let package = Package(
             name: "DMSRuntimeTests",
             dependencies: ["DMSRuntime", .product(name: "ZIPFoundation", package: "ZIPFoundation"), .product(name: "Logging", package: "swift-log")]),
         .testTarget(name: "DMSServerAppTests", dependencies: ["DMSServerApp"]),
+        .testTarget(name: "DMSMXNetTests", dependencies: ["DMSMXNet", "DMSCore"]),
         .testTarget(
             name: "DMSVisionTests",
-            dependencies: ["DMSVision"],
+            dependencies: ["DMSVision", "DMSCore"],
             resources: [.copy("Resources/vision")]
         ),
         .testTarget(name: "DMSLoggingTests", dependencies: ["DMSLogging", .product(name: "Logging", package: "swift-log")]),

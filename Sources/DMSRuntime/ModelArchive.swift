@@ -138,20 +138,23 @@ public enum ModelArchive {
                 "MANIFEST.json names the custom Python service '\(service)'; custom services must be written for this server, so this archive is not served with a built-in service")
         }
         let signatureName = manifest?.signatureFile ?? "signature.json"
+        guard names.contains(signatureName) else {
+            throw DMSError(.invalidModel, "the model has no '\(signatureName)'")
+        }
         let symbolName: String
         if let named = manifest?.symbolFile {
             symbolName = named
         } else {
-            symbolName = try single(names, suffix: "-symbol.json", what: "symbol file (*-symbol.json)")
+            symbolName = try single(names, suffix: "-symbol.json", what: "symbol")
         }
         let parametersName: String
         if let named = manifest?.parametersFile {
             parametersName = named
         } else {
-            parametersName = try single(names, suffix: ".params", what: "parameters file (*.params)")
+            parametersName = try single(names, suffix: ".params", what: "parameters")
         }
-        for required in [signatureName, symbolName, parametersName] where !names.contains(required) {
-            throw DMSError(.invalidModel, "the archive has no '\(required)'")
+        for required in [symbolName, parametersName] where !names.contains(required) {
+            throw DMSError(.invalidModel, "the model has no '\(required)'")
         }
         let signatureURL = root.appendingPathComponent(signatureName)
         let signatureData: Data
@@ -200,7 +203,9 @@ public enum ModelArchive {
         guard matches.count == 1 else {
             throw DMSError(
                 .invalidModel,
-                matches.isEmpty ? "the archive has no \(what)" : "the archive has \(matches.count) \(what)s (\(matches.joined(separator: ", "))); exactly one is expected")
+                matches.isEmpty
+                    ? "the model has no \(what) file (*\(suffix))"
+                    : "the model has \(matches.count) \(what) files (\(matches.joined(separator: ", "))); exactly one is expected")
         }
         return matches[0]
     }

@@ -3,13 +3,13 @@ import Crypto
 import DMSCore
 import Foundation
 import Logging
-import NIOCore
 
 /// The on-disk cache of downloaded archives and unpacked models.
 ///
 /// Layout under `root`:
 /// - `downloads/<sha256 of the URL, 16 hex>-<file name>`: archives fetched over HTTP, so two URLs
-///   that end in the same file name never collide;
+///   that end in the same file name never collide, each with its origin's validators beside it
+///   (`….validators.json`) for revalidation;
 /// - `unpacked/<sha256 of the archive's bytes>/`: unpacked models, keyed by content so a changed
 ///   archive is never served stale.
 ///
@@ -19,16 +19,12 @@ import NIOCore
 public struct ModelStore: Sendable {
     public var root: URL
     public var archiveLimits: ArchiveLimits
-    /// Largest archive a download may bring.
-    public var maxDownloadBytes: Int64
-    /// How long a download may take in total.
-    public var downloadTimeout: TimeAmount
+    public var downloadSettings: DownloadSettings
 
-    public init(root: URL, archiveLimits: ArchiveLimits = ArchiveLimits(), maxDownloadBytes: Int64 = 4 << 30, downloadTimeout: TimeAmount = .minutes(30)) {
+    public init(root: URL, archiveLimits: ArchiveLimits = ArchiveLimits(), downloadSettings: DownloadSettings = DownloadSettings()) {
         self.root = root
         self.archiveLimits = archiveLimits
-        self.maxDownloadBytes = maxDownloadBytes
-        self.downloadTimeout = downloadTimeout
+        self.downloadSettings = downloadSettings
     }
 
     /// The default store: `$DMS_MODEL_STORE`, else `$XDG_CACHE_HOME/deep-model-server`, else
@@ -74,44 +70,12 @@ public struct ModelStore: Sendable {
 
     private func download(_ url: URL, httpClient: HTTPClient, logger: Logger) async throws(DMSError) -> URL {
         let target = downloadPath(for: url)
-        if FileManager.default.fileExists(atPath: target.path) {
-            logger.info("using cached download", metadata: ["url": "\(url)", "path": "\(target.path)"])
-            return target
-        }
-        let directory = target.deletingLastPathComponent()
-        try createDirectory(directory)
-        let temporary = directory.appendingPathComponent(".partial-\(UUID().uuidString)")
-        defer { try? FileManager.default.removeItem(at: temporary) }
-        logger.info("downloading model", metadata: ["url": "\(url)"])
-        do {
+        let downloader = ModelDownloader(httpClient: httpClient, settings: downloadSettings, logger: logger)
+        try await downloader.fetch(url.absoluteString, to: target) { headers throws(DMSError) in
             var request = HTTPClientRequest(url: url.absoluteString)
-            request.method = .GET
-            let response = try await httpClient.execute(request, timeout: downloadTimeout)
-            guard response.status == .ok else {
-                throw DMSError(.invalidModel, "\(url): the server answered \(response.status.code) \(response.status.reasonPhrase)")
-            }
-            guard FileManager.default.createFile(atPath: temporary.path, contents: nil),
-                let handle = FileHandle(forWritingAtPath: temporary.path)
-            else {
-                throw DMSError(.internalError, "cannot create \(temporary.path)")
-            }
-            defer { try? handle.close() }
-            var received: Int64 = 0
-            for try await chunk in response.body {
-                received += Int64(chunk.readableBytes)
-                guard received <= maxDownloadBytes else {
-                    throw DMSError(.invalidModel, "\(url): larger than the download limit of \(maxDownloadBytes) bytes")
-                }
-                try handle.write(contentsOf: Data(chunk.readableBytesView))
-            }
-            try handle.synchronize()
-        } catch let error as DMSError {
-            throw error
-        } catch {
-            throw DMSError(.invalidModel, "\(url): download failed (\(error))", cause: error)
+            for header in headers { request.headers.add(name: header.name, value: header.value) }
+            return request
         }
-        try moveIntoPlace(temporary, target)
-        logger.info("downloaded model", metadata: ["url": "\(url)", "path": "\(target.path)"])
         return target
     }
 

@@ -21,7 +21,7 @@ public struct ExportCommand: ParsableCommand {
     @Option(name: .customLong("model-path"), help: "Folder with signature.json, NAME-symbol.json, NAME-EPOCH.params and optionally synset.txt.")
     var modelPath: String
 
-    @Option(name: .customLong("service-file-path"), help: "Custom service file (not supported yet).")
+    @Option(name: .customLong("service-file-path"), help: "The service to record in the manifest: a built-in one (mxnet_vision_service.py, mxnet_model_service.py); custom services are not supported yet. Default: by the signature's input_type.")
     var serviceFilePath: String?
 
     @Option(name: .long, help: "Folder to write the archive to (default: the current folder).")
@@ -38,8 +38,9 @@ public struct ExportCommand: ParsableCommand {
         } catch {
             throw ValidationError(error.message)
         }
-        if serviceFilePath != nil {
-            throw ValidationError("--service-file-path: custom services are not supported yet; the archive's service follows its signature's input_type")
+        if let serviceFilePath, BuiltInServices.canonicalName(URL(fileURLWithPath: serviceFilePath).lastPathComponent) == nil {
+            throw ValidationError(
+                "--service-file-path \(serviceFilePath): custom services are not supported yet; use \(BuiltInServices.vision).py or \(BuiltInServices.tensor).py")
         }
     }
 
@@ -70,7 +71,8 @@ public struct ExportCommand: ParsableCommand {
 
     private func manifest(for artifacts: ModelArtifacts) -> JSONValue {
         guard case .mxnet(let symbol, let parameters) = artifacts.engineFiles else { return .null }
-        let service = artifacts.signature.inputType == .jpeg ? BuiltInServices.vision : BuiltInServices.tensor
+        let service = serviceFilePath.flatMap { BuiltInServices.canonicalName(URL(fileURLWithPath: $0).lastPathComponent) }
+            ?? (artifacts.signature.inputType == .jpeg ? BuiltInServices.vision : BuiltInServices.tensor)
         return .object([
             ("Model Archive Version", .string("1.0")),
             ("Created By", .object([("Tool", .string("deep-model-export"))])),

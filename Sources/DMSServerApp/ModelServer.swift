@@ -33,11 +33,11 @@ public struct ModelServer: Sendable {
     public func run() async throws {
         let repository = ModelRepository(
             specs: configuration.models,
-            store: ModelStore(root: configuration.modelStore),
+            store: ModelStore(root: configuration.modelStore, downloadSettings: configuration.downloads),
             engines: [MXNetEngine(libraryCandidates: MXNetEngine.defaultLibraryCandidates(), logger: logger)],
             requestedService: configuration.service,
             makeService: BuiltInServices.factory(maxImagePixels: configuration.maxImagePixels))
-        let failures = await repository.loadAll(httpClient: HTTPClient.shared, logger: logger)
+        let failures = await loadModels(repository)
         if !failures.isEmpty && !configuration.allowModelFailures {
             await repository.unloadAll()
             throw ModelLoadFailure(failures: failures)
@@ -62,6 +62,21 @@ public struct ModelServer: Sendable {
             logger: logger)
         try await app.runService()
         logger.info("server stopped")
+    }
+}
+
+extension ModelServer {
+    /// Loads every model with an HTTP client made for downloads: its read timeout is the stall
+    /// timeout, so a server that stops sending fails the download instead of hanging the start.
+    /// Connecting is bounded too (at most 10 s): the client retries a refused connection until
+    /// then, which would otherwise delay the fallback to a cached copy.
+    fileprivate func loadModels(_ repository: ModelRepository) async -> [(model: String, reason: String)] {
+        let stall = configuration.downloads.stallTimeout
+        let timeout = HTTPClient.Configuration.Timeout(connect: min(stall, .seconds(10)), read: stall)
+        let httpClient = HTTPClient(eventLoopGroupProvider: .singleton, configuration: HTTPClient.Configuration(timeout: timeout))
+        let failures = await repository.loadAll(httpClient: httpClient, logger: logger)
+        try? await httpClient.shutdown()
+        return failures
     }
 }
 

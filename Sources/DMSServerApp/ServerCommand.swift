@@ -52,6 +52,15 @@ public struct ServerCommand: AsyncParsableCommand {
     @Option(name: .customLong("max-image-pixels"), help: "Largest image (width × height, from its header) accepted before decoding.")
     var maxImagePixels: Int = 40_000_000
 
+    @Option(name: .customLong("max-download-size"), help: "Largest model archive a download may bring, in bytes.")
+    var maxDownloadSize: Int64 = 4 << 30
+
+    @Option(name: .customLong("download-timeout"), help: "Seconds a download may go without receiving data before it fails.")
+    var downloadTimeout: Int = 60
+
+    @Flag(name: .customLong("force-download"), help: "Download remote models again instead of revalidating the cached copies.")
+    var forceDownload = false
+
     @Flag(name: .customLong("allow-model-failures"), help: "Start with the models that loaded when some fail (they are reported by /ping) instead of exiting.")
     var allowModelFailures = false
 
@@ -79,8 +88,8 @@ public struct ServerCommand: AsyncParsableCommand {
         } catch {
             throw ValidationError("\(error)")
         }
-        guard maxRequestSize > 0, maxImagePixels > 0 else {
-            throw ValidationError("--max-request-size and --max-image-pixels must be positive")
+        guard maxRequestSize > 0, maxImagePixels > 0, maxDownloadSize > 0, downloadTimeout > 0 else {
+            throw ValidationError("--max-request-size, --max-image-pixels, --max-download-size and --download-timeout must be positive")
         }
     }
 
@@ -98,7 +107,8 @@ public struct ServerCommand: AsyncParsableCommand {
             modelStore: modelStore.map { URL(fileURLWithPath: $0) } ?? ModelStore.defaultRoot,
             maxRequestBytes: maxRequestSize,
             maxImagePixels: maxImagePixels,
-            allowModelFailures: allowModelFailures)
+            allowModelFailures: allowModelFailures,
+            downloads: DownloadSettings(maxBytes: maxDownloadSize, stallTimeout: .seconds(Int64(downloadTimeout)), forceRefresh: forceDownload))
         let logFile = try RotatingLogFile(path: self.logFile, schedule: LogRotationSchedule(parsing: logRotationTime))
         DMSLogHandler.bootstrap(logFile: logFile, level: try DMSLogLevel(parsing: logLevel).loggerLevel, toStandardError: true)
         try await ModelServer(configuration: configuration).run()

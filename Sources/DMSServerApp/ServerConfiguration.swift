@@ -17,11 +17,13 @@ public struct ServerConfiguration: Sendable {
     public var maxImagePixels: Int
     /// Serve the models that loaded when others fail, instead of exiting.
     public var allowModelFailures: Bool
+    /// How remote archives are fetched and revalidated.
+    public var downloads: DownloadSettings
 
     public init(
         models: [ModelRepository.ModelSpec], service: String? = nil, host: String = "127.0.0.1", port: Int = 8080,
         modelStore: URL = ModelStore.defaultRoot, maxRequestBytes: Int = 10 << 20, maxImagePixels: Int = 40_000_000,
-        allowModelFailures: Bool = false
+        allowModelFailures: Bool = false, downloads: DownloadSettings = DownloadSettings()
     ) {
         self.models = models
         self.service = service
@@ -31,5 +33,6 @@ public struct ServerConfiguration: Sendable {
         self.maxRequestBytes = maxRequestBytes
         self.maxImagePixels = maxImagePixels
         self.allowModelFailures = allowModelFailures
+        self.downloads = downloads
     }
 }

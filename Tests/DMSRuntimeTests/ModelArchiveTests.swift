@@ -120,3 +120,89 @@ struct ModelArchiveTests {
         #expect(ModelArchive.safeRelativePath("./") == nil)
     }
 }
+
+@Suite("hostile archives")
+struct HostileArchiveTests {
+    private func refuse(_ bytes: Data, mentioning fragment: String? = nil, limits: ArchiveLimits = ArchiveLimits()) throws {
+        let folder = try TemporaryFolder()
+        defer { folder.remove() }
+        let archive = folder.url.appendingPathComponent("m.model")
+        try bytes.write(to: archive)
+        let target = folder.url.appendingPathComponent("out/unpacked")
+        do {
+            try ModelArchive.unpack(archive, to: target, limits: limits)
+            Issue.record("expected the archive to be refused")
+        } catch {
+            #expect(error.code == .invalidModel)
+            if let fragment { #expect(error.message.contains(fragment), "\(error.message)") }
+        }
+        let outside = try FileManager.default.contentsOfDirectory(atPath: folder.url.path).filter { $0 != "m.model" && $0 != "out" }
+        #expect(outside.isEmpty)
+    }
+
+    private func archiveBytes(_ fixture: ArchiveFixture) throws -> Data {
+        let folder = try TemporaryFolder()
+        defer { folder.remove() }
+        let url = folder.url.appendingPathComponent("a.zip")
+        try fixture.write(to: url)
+        return try Data(contentsOf: url)
+    }
+
+    /// Overwrites every uncompressed-size field (local headers and central directory) that
+    /// holds `from` with `to`, as a zip bomb that lies about its size would.
+    private func patchUncompressedSize(_ data: Data, from: UInt32, to: UInt32) -> Data {
+        var bytes = [UInt8](data)
+        let signatures: [(signature: [UInt8], offset: Int)] = [([0x50, 0x4B, 0x03, 0x04], 22), ([0x50, 0x4B, 0x01, 0x02], 24)]
+        for (signature, offset) in signatures {
+            var index = 0
+            while index + offset + 4 <= bytes.count {
+                if Array(bytes[index..<index + 4]) == signature {
+                    let field = bytes[(index + offset)..<(index + offset + 4)].withUnsafeBytes { $0.loadUnaligned(as: UInt32.self) }
+                    if field == from {
+                        withUnsafeBytes(of: to.littleEndian) { bytes.replaceSubrange((index + offset)..<(index + offset + 4), with: $0) }
+                    }
+                }
+                index += 1
+            }
+        }
+        return Data(bytes)
+    }
+
+    @Test func truncatedZip() throws {
+        let bytes = try archiveBytes(.model())
+        try refuse(bytes.prefix(bytes.count / 2))
+        try refuse(bytes.prefix(bytes.count - 10))
+    }
+
+    @Test func notAZip() throws {
+        try refuse(Data("{\"inputs\": []}".utf8), mentioning: "not a readable zip archive")
+        try refuse(Data(), mentioning: "not a readable zip archive")
+    }
+
+    @Test func hugeDeclaredSize() throws {
+        var fixture = ArchiveFixture.model()
+        fixture.entries.append(("bomb.bin", .file(Data(count: 4096))))
+        let bytes = patchUncompressedSize(try archiveBytes(fixture), from: 4096, to: 0xFFFF_FF00)
+        try refuse(bytes, mentioning: "more than", limits: ArchiveLimits(maxUnpackedBytes: 1 << 30))
+    }
+
+    @Test func actualSizeLargerThanDeclared() throws {
+        var fixture = ArchiveFixture.model()
+        fixture.entries.append(("bomb.bin", .file(Data(count: 1 << 20))))
+        try refuse(patchUncompressedSize(try archiveBytes(fixture), from: 1 << 20, to: 1000))
+    }
+
+    @Test func tinyArchiveThatInflatesPastTheLimit() throws {
+        var fixture = ArchiveFixture.model()
+        fixture.entries.append(("zeros.bin", .file(Data(count: 8 << 20))))
+        let bytes = try archiveBytes(fixture)
+        #expect(bytes.count < 64 << 10)
+        try refuse(bytes, mentioning: "more than", limits: ArchiveLimits(maxUnpackedBytes: 1 << 20))
+    }
+
+    @Test func hugeEntryCount() throws {
+        var fixture = ArchiveFixture.model()
+        for index in 0..<50 { fixture.entries.append(("many/\(index)", .file(Data()))) }
+        try refuse(try archiveBytes(fixture), mentioning: "more than 20 entries", limits: ArchiveLimits(maxEntryCount: 20))
+    }
+}

@@ -1,0 +1,100 @@
+"""A scriptable HTTP origin on loopback for download tests: serves files with validators
+(ETag, Last-Modified, 304 on a matching conditional request), and misbehaves on request
+(error statuses, a connection cut half-way, a stall)."""
+
+import email.utils
+import hashlib
+import http.server
+import threading
+import time
+
+
+class Origin:
+    def __init__(self):
+        self.files = {}
+        self.behaviours = {}
+        self.requests = []
+        self._stop = threading.Event()
+        origin = self
+
+        class Handler(http.server.BaseHTTPRequestHandler):
+            protocol_version = "HTTP/1.1"
+
+            def log_message(self, *args):
+                pass
+
+            def do_GET(self):
+                origin.requests.append((self.path, dict(self.headers)))
+                behaviour = origin.behaviours.get(self.path)
+                if behaviour is not None:
+                    behaviour(self)
+                    return
+                if self.path not in origin.files:
+                    self.send_response(404)
+                    self.send_header("Content-Length", "0")
+                    self.end_headers()
+                    return
+                body, etag, modified = origin.files[self.path]
+                if self.headers.get("If-None-Match") == etag:
+                    self.send_response(304)
+                    self.send_header("ETag", etag)
+                    self.end_headers()
+                    return
+                self.send_response(200)
+                self.send_header("Content-Length", str(len(body)))
+                self.send_header("ETag", etag)
+                self.send_header("Last-Modified", modified)
+                self.end_headers()
+                self.wfile.write(body)
+
+        self.server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.server.daemon_threads = True
+        self.url = f"http://127.0.0.1:{self.server.server_address[1]}"
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+
+    def put(self, path, body):
+        etag = '"' + hashlib.sha256(body).hexdigest()[:16] + '"'
+        self.files[path] = (body, etag, email.utils.formatdate(usegmt=True))
+
+    def status(self, path, code):
+        def answer(handler):
+            handler.send_response(code)
+            handler.send_header("Content-Length", "0")
+            handler.end_headers()
+
+        self.behaviours[path] = answer
+
+    def cut(self, path, body):
+        """Announces the whole body, sends half of it, and closes the connection."""
+
+        def answer(handler):
+            handler.send_response(200)
+            handler.send_header("Content-Length", str(len(body)))
+            handler.end_headers()
+            handler.wfile.write(body[: len(body) // 2])
+            handler.wfile.flush()
+            handler.close_connection = True
+
+        self.behaviours[path] = answer
+
+    def stall(self, path, body):
+        """Sends the head and a few bytes, then nothing until the origin stops."""
+
+        def answer(handler):
+            handler.send_response(200)
+            handler.send_header("Content-Length", str(len(body)))
+            handler.end_headers()
+            handler.wfile.write(body[:100])
+            handler.wfile.flush()
+            self._stop.wait(120)
+
+        self.behaviours[path] = answer
+
+    def conditional_requests(self, path):
+        return [headers for p, headers in self.requests if p == path and "If-None-Match" in headers]
+
+    def close(self):
+        self._stop.set()
+        self.server.shutdown()
+        self.server.server_close()
+        time.sleep(0.05)
