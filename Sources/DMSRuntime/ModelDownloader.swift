@@ -60,7 +60,8 @@ struct ModelDownloader {
                 return false
             }
             guard response.status == .ok else {
-                throw DMSError(.invalidModel, "\(name): the server answered \(response.status.code) \(response.status.reasonPhrase)")
+                let detail = Self.errorDetail(try? await response.body.collect(upTo: 16 << 10))
+                throw DMSError(.invalidModel, "\(name): the server answered \(response.status.code) \(response.status.reasonPhrase)\(detail)")
             }
             let expectedBytes = response.headers.first(name: "Content-Length").flatMap(Int64.init)
             if let expectedBytes, expectedBytes > settings.maxBytes {
@@ -124,6 +125,21 @@ struct ModelDownloader {
             metadata["percent"] = "\(String(format: "%.1f", Double(received) * 100 / Double(expected)))"
         }
         logger.info("download progress", metadata: metadata)
+    }
+
+    /// The code and message of an S3-style XML error body (`<Code>…</Code><Message>…</Message>`),
+    /// as `" (Code: Message)"`, or nothing for other bodies.
+    private static func errorDetail(_ body: ByteBuffer?) -> String {
+        guard let body else { return "" }
+        let text = String(buffer: body)
+        func element(_ name: String) -> String? {
+            guard let start = text.range(of: "<\(name)>"), let end = text.range(of: "</\(name)>", range: start.upperBound..<text.endIndex) else {
+                return nil
+            }
+            return String(text[start.upperBound..<end.lowerBound])
+        }
+        guard let code = element("Code") else { return "" }
+        return element("Message").map { " (\(code): \($0))" } ?? " (\(code))"
     }
 
     private static func describe(_ error: any Error) -> String {

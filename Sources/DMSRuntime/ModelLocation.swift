@@ -7,9 +7,12 @@ public enum ModelLocation: Sendable, Equatable, CustomStringConvertible {
     case file(URL)
     /// An `http://` or `https://` URL, downloaded once into the model store.
     case http(URL)
+    /// An S3 object (`s3://bucket/key` or the seed's `s3://host:port/bucket/key`), downloaded
+    /// once into the model store with a signed (or, without credentials, anonymous) request.
+    case s3(S3ObjectLocation)
 
     /// Parses a location: a plain path, a `file://` URI (absolute `file:///…` or the seed's
-    /// relative `file://models/resnet-18` form), or an `http(s)://` URL.
+    /// relative `file://models/resnet-18` form), an `http(s)://` URL, or an `s3://` URI.
     ///
     /// A local path without the `.model` extension also finds `PATH.model`, as the seed's
     /// examples (`file://models/resnet-18`) expect.
@@ -21,12 +24,16 @@ public enum ModelLocation: Sendable, Equatable, CustomStringConvertible {
             }
             self = .http(url)
         } else if lowered.hasPrefix("s3://") {
-            throw DMSError(.unsupported, "'\(text)': s3:// locations are not supported yet; download the archive and give its path, or serve it over http(s)")
+            do {
+                self = .s3(try S3ObjectLocation(parsing: text))
+            } catch {
+                throw DMSError(.invalidInput, error.message)
+            }
         } else if lowered.hasPrefix("file://") {
             let path = String(text.dropFirst("file://".count)).removingPercentEncoding ?? String(text.dropFirst("file://".count))
             self = .file(Self.localURL(path, base: base))
         } else if let scheme = text.range(of: "://") {
-            throw DMSError(.unsupported, "'\(text)': the scheme '\(text[..<scheme.lowerBound])' is not supported; use a path, file://, http:// or https://")
+            throw DMSError(.unsupported, "'\(text)': the scheme '\(text[..<scheme.lowerBound])' is not supported; use a path, file://, http://, https:// or s3://")
         } else {
             self = .file(Self.localURL(text, base: base))
         }
@@ -46,6 +53,7 @@ public enum ModelLocation: Sendable, Equatable, CustomStringConvertible {
         switch self {
         case .file(let url): url.path
         case .http(let url): url.absoluteString
+        case .s3(let location): location.description
         }
     }
 }

@@ -55,12 +55,14 @@ public struct ModelStore: Sendable {
             archive = url
         case .http(let url):
             archive = try await download(url, httpClient: httpClient, logger: logger)
+        case .s3(let object):
+            archive = try await download(object, httpClient: httpClient, logger: logger)
         }
         let folder = try unpackedFolder(for: archive, logger: logger)
         return try ModelArchive.locateArtifacts(in: folder)
     }
 
-    /// The cache path an HTTP URL downloads to.
+    /// The cache path a remote location (an HTTP URL, or an `s3://` URI as a URL) downloads to.
     public func downloadPath(for url: URL) -> URL {
         let digest = SHA256.hash(data: Data(url.absoluteString.utf8)).hexString.prefix(16)
         let fileName = url.lastPathComponent.isEmpty || url.lastPathComponent == "/" ? "model" : url.lastPathComponent
@@ -74,6 +76,35 @@ public struct ModelStore: Sendable {
         try await downloader.fetch(url.absoluteString, to: target) { headers throws(DMSError) in
             var request = HTTPClientRequest(url: url.absoluteString)
             for header in headers { request.headers.add(name: header.name, value: header.value) }
+            return request
+        }
+        return target
+    }
+
+    /// Downloads an S3 object. The configuration (region, endpoint, credentials) is read from
+    /// the environment as AWS's tools do; each request, conditional headers included, is signed
+    /// with Signature Version 4, or sent anonymously when no credentials are set.
+    private func download(_ object: S3ObjectLocation, httpClient: HTTPClient, logger: Logger) async throws(DMSError) -> URL {
+        let configuration: S3Configuration
+        do {
+            configuration = try S3Configuration.resolve(environment: ProcessInfo.processInfo.environment)
+        } catch {
+            throw DMSError(.invalidModel, "\(object): \(error.message)")
+        }
+        guard let identity = URL(string: object.description) else {
+            throw DMSError(.invalidModel, "\(object): not a valid location")
+        }
+        let target = downloadPath(for: identity)
+        let downloader = ModelDownloader(httpClient: httpClient, settings: downloadSettings, logger: logger)
+        try await downloader.fetch(object.description, to: target) { headers throws(DMSError) in
+            let signed: S3ObjectRequest
+            do throws(S3ConfigurationError) {
+                signed = try S3RequestBuilder(configuration: configuration).getObject(object, extraHeaders: headers)
+            } catch {
+                throw DMSError(.invalidModel, "\(object): \(error.message)")
+            }
+            var request = HTTPClientRequest(url: signed.url.absoluteString)
+            for header in signed.headers { request.headers.add(name: header.name, value: header.value) }
             return request
         }
         return target

@@ -41,7 +41,8 @@ struct ModelStoreTests {
         #expect(try ModelLocation(parsing: "file://models/resnet-18", relativeTo: base) == .file(URL(fileURLWithPath: "/work/models/resnet-18")))
         #expect(try ModelLocation(parsing: "models/m.model", relativeTo: base) == .file(URL(fileURLWithPath: "/work/models/m.model")))
         #expect(throws: DMSError.self) { try ModelLocation(parsing: "ftp://h/m.model", relativeTo: base) }
-        #expect(throws: DMSError.self) { try ModelLocation(parsing: "s3://bucket/m.model", relativeTo: base) }
+        #expect(try ModelLocation(parsing: "s3://bucket/dir/m.model", relativeTo: base) == .s3(S3ObjectLocation(bucket: "bucket", key: "dir/m.model")))
+        #expect(throws: DMSError.self) { try ModelLocation(parsing: "s3://bucket", relativeTo: base) }
     }
 
     @Test func seedStyleLocationsFindTheModelExtension() throws {

@@ -16,6 +16,7 @@ import threading
 import time
 
 import pytest
+from s3_fixtures import moto_s3_anonymous, moto_s3_with_auth  # noqa: F401  (fixtures)
 
 ROOT = pathlib.Path(__file__).resolve().parents[2]
 SERVER_BINARY = pathlib.Path(os.environ.get("DMS_SERVER_BINARY", ROOT / ".build/debug/deep-model-server"))
@@ -147,3 +148,9 @@ def wait_for(predicate, timeout=30, interval=0.1):
             return True
         time.sleep(interval)
     return False
+
+
+@pytest.fixture(scope="session")
+def s3_object_file():
+    """The archive the S3 fixtures upload: the bundled MLP example."""
+    return EXAMPLES / "digits-mlp.model"
