@@ -10,6 +10,19 @@ public enum DataType: String, Sendable, CaseIterable, Codable {
     case uint8 = "UINT8"
     case bool = "BOOL"
 
+    /// A data type from its KServe name (`FP32`) or its NumPy name (`float32`), ignoring case.
+    public init?(name: String) {
+        let numpyNames: [String: DataType] = [
+            "float32": .float32, "float16": .float16, "float64": .float64, "int8": .int8, "int16": .int16,
+            "int32": .int32, "int64": .int64, "uint8": .uint8, "bool": .bool,
+        ]
+        if let type = DataType(rawValue: name.uppercased()) ?? numpyNames[name.lowercased()] {
+            self = type
+        } else {
+            return nil
+        }
+    }
+
     /// Bytes one element takes in a tensor's storage.
     public var byteWidth: Int {
         switch self {

@@ -4,6 +4,8 @@ public indirect enum JSONValue: Sendable, Equatable {
     case null
     case bool(Bool)
     case number(Double)
+    /// An integer written exactly (a `Double` holds integers exactly only up to 2^53).
+    case integer(Int64)
     case string(String)
     case array([JSONValue])
     case object([(key: String, value: JSONValue)])
@@ -13,6 +15,7 @@ public indirect enum JSONValue: Sendable, Equatable {
         case (.null, .null): true
         case let (.bool(a), .bool(b)): a == b
         case let (.number(a), .number(b)): a == b || (a.isNaN && b.isNaN)
+        case let (.integer(a), .integer(b)): a == b
         case let (.string(a), .string(b)): a == b
         case let (.array(a), .array(b)): a == b
         case let (.object(a), .object(b)): a.map(\.key) == b.map(\.key) && a.map(\.value) == b.map(\.value)
@@ -49,6 +52,8 @@ public indirect enum JSONValue: Sendable, Equatable {
             } else {
                 output.append(contentsOf: value.description.utf8)
             }
+        case .integer(let value):
+            output.append(contentsOf: String(value).utf8)
         case .string(let value):
             Self.writeString(value, into: &output)
         case .array(let values):

@@ -6,6 +6,8 @@ public struct ModelArtifacts: Sendable {
     public enum EngineFiles: Sendable, Equatable {
         /// MXNet: a `*-symbol.json` graph and a `*.params` weights file.
         case mxnet(symbol: URL, parameters: URL)
+        /// ONNX: one `*.onnx` file holding the graph and its weights.
+        case onnx(URL)
     }
 
     /// The folder the archive was unpacked to.

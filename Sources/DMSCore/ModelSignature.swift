@@ -20,10 +20,13 @@ public struct ModelSignature: Sendable, Equatable {
         public var name: String
         /// The declared shape; batch first. 0 or -1 mark a dimension of any size.
         public var shape: [Int]
+        /// The element type (`data_type` in `signature.json`, FP32 when absent as in the seed).
+        public var dataType: DataType
 
-        public init(name: String, shape: [Int]) {
+        public init(name: String, shape: [Int], dataType: DataType = .float32) {
             self.name = name
             self.shape = shape
+            self.dataType = dataType
         }
 
         /// Whether the batch (first) dimension accepts any size.
@@ -134,7 +137,16 @@ public struct ModelSignature: Sendable, Equatable {
                 }
                 shape.append(number)
             }
-            specs.append(TensorSpec(name: name, shape: shape))
+            var dataType = DataType.float32
+            if let rawType = entry["data_type"] {
+                guard let text = rawType as? String, let parsed = DataType(name: text) else {
+                    throw DMSError(
+                        .invalidModel,
+                        "\(path).data_type must be one of \(DataType.allCases.map(\.rawValue).joined(separator: ", ")), got \(rawType)")
+                }
+                dataType = parsed
+            }
+            specs.append(TensorSpec(name: name, shape: shape, dataType: dataType))
         }
         return specs
     }

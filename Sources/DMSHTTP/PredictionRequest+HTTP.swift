@@ -1,4 +1,5 @@
 import DMSCore
+import Foundation
 import Hummingbird
 import MultipartKit
 import NIOHTTP1
@@ -9,6 +10,8 @@ extension PredictionRequest {
     /// - `multipart/form-data`: each field is a part, named as sent (`input0`, `input1`, … or the
     ///   signature's `data_name`s); file uploads and text fields (for example base64 images) both
     ///   work.
+    /// - `application/json`: an object maps input names (`input0`… or `data_name`s) to their
+    ///   values; a bare array is `input0` (for single-input models).
     /// - any other content type (an image posted as the raw body): the body is `input0`.
     init(httpBody body: ByteBuffer, contentType: String?) throws(DMSError) {
         if let contentType, let mediaType = MediaType(from: contentType), mediaType.isType(.multipartForm) {
@@ -16,12 +19,38 @@ extension PredictionRequest {
                 throw DMSError(.invalidInput, "multipart/form-data without a boundary parameter")
             }
             self.init(parts: try Self.multipartParts(body, boundary: boundary))
+        } else if let contentType, let mediaType = MediaType(from: contentType), mediaType.isType(.applicationJson) {
+            self.init(parts: try Self.jsonParts(body))
         } else {
             guard body.readableBytes > 0 else {
                 throw DMSError(.invalidInput, "the request has no body; send the inputs as multipart/form-data fields input0, input1, …")
             }
             self.init(parts: [Part(name: "input0", bytes: Array(body.readableBytesView), contentType: contentType, isFile: true)])
         }
+    }
+
+    private static func jsonParts(_ body: ByteBuffer) throws(DMSError) -> [Part] {
+        let bytes = Array(body.readableBytesView)
+        let value: Any
+        do {
+            value = try JSONSerialization.jsonObject(with: Data(bytes), options: .fragmentsAllowed)
+        } catch {
+            throw DMSError(.invalidInput, "the JSON body is malformed (\(error.localizedDescription))", cause: error)
+        }
+        if value is [Any] {
+            return [Part(name: "input0", bytes: bytes, contentType: "application/json", isFile: false)]
+        }
+        guard let object = value as? [String: Any], !object.isEmpty else {
+            throw DMSError(.invalidInput, "the JSON body must be an object of inputs ({\"input0\": [...]}) or an array")
+        }
+        var parts: [Part] = []
+        for (name, member) in object.sorted(by: { $0.key < $1.key }) {
+            guard let encoded = try? JSONSerialization.data(withJSONObject: member, options: .fragmentsAllowed) else {
+                throw DMSError(.invalidInput, "the JSON input '\(name)' cannot be read")
+            }
+            parts.append(Part(name: name, bytes: Array(encoded), contentType: "application/json", isFile: false))
+        }
+        return parts
     }
 
     private static func multipartParts(_ body: ByteBuffer, boundary: String) throws(DMSError) -> [Part] {

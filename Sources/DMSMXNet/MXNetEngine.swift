@@ -34,9 +34,8 @@ public struct MXNetEngine: InferenceEngine {
     }
 
     public func canLoad(_ files: ModelArtifacts.EngineFiles) -> Bool {
-        switch files {
-        case .mxnet: true
-        }
+        if case .mxnet = files { return true }
+        return false
     }
 
     public func load(_ artifacts: ModelArtifacts) throws(DMSError) -> any ModelPredictor {

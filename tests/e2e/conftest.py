@@ -6,9 +6,11 @@ Servers run one at a time: several processes loading libmxnet at once on a 2-cor
 slow enough to time out.
 """
 
+import json
 import os
 import pathlib
 import re
+import shutil
 import signal
 import subprocess
 import sys
@@ -120,7 +122,8 @@ def export_model(name, folder, output):
 @pytest.fixture(scope="session")
 def test_models(tmp_path_factory):
     """Echo models (output = input, flattened) made with MXNet by scripts/make_test_models.py
-    and packed with deep-model-export: name -> archive path."""
+    and packed with deep-model-export: name -> archive path. `echo-json` takes its [N, 1, 8, 8]
+    input as a JSON tensor."""
     folders = tmp_path_factory.mktemp("models")
     archives = tmp_path_factory.mktemp("archives")
     subprocess.run(
@@ -128,7 +131,12 @@ def test_models(tmp_path_factory):
         check=True,
         capture_output=True,
     )
-    return {name: export_model(name, folders / name, archives) for name in ("echo-rgb", "echo-gray", "echo-gray-8")}
+    json_echo = folders / "echo-json"
+    shutil.copytree(folders / "echo-gray-8", json_echo)
+    signature = json.loads((json_echo / "signature.json").read_text())
+    signature["input_type"] = "application/json"
+    (json_echo / "signature.json").write_text(json.dumps(signature))
+    return {name: export_model(name, folders / name, archives) for name in ("echo-rgb", "echo-gray", "echo-gray-8", "echo-json")}
 
 
 @pytest.fixture(scope="module")
