@@ -10,12 +10,14 @@
 #   2. .runtime/venv: a Python virtual environment with python/requirements.txt installed under the
 #      exact pins of python/constraints.txt. A stamp records the sha256 of both files (and the
 #      interpreter); pip runs again only when they change.
-#   3. .runtime/lib/libmxnet.so: a symlink to the libmxnet.so inside the venv's mxnet wheel, the
-#      library the server dlopens (DMS_MXNET_LIBRARY may point elsewhere).
+#   3. .runtime/lib/libmxnet.so and .runtime/lib/libonnxruntime.so: symlinks to the engine
+#      libraries inside the venv's mxnet and onnxruntime wheels, the libraries the server dlopens
+#      (DMS_MXNET_LIBRARY and DMS_ONNXRUNTIME_LIBRARY may point elsewhere).
 #
 # Environment:
-#   DMS_PYTHON  interpreter used to create the venv (default: python3; must be CPython 3.8-3.11,
-#               because numpy 1.23, the last numpy that mxnet 1.9.1 works with, stops at 3.11).
+#   DMS_PYTHON  interpreter used to create the venv (default: python3; must be CPython 3.11:
+#               numpy 1.23, the last numpy that mxnet 1.9.1 works with, stops at 3.11, and
+#               onnxruntime 1.32 starts there).
 #
 # Runs as root (or with passwordless sudo for the apt step), needs no standard input.
 set -euo pipefail
@@ -101,8 +103,8 @@ python_can_venv || die "$PYTHON cannot create virtual environments even after in
 # ---------------------------------------------------------------------------------------------
 # 2. Python virtual environment
 # ---------------------------------------------------------------------------------------------
-"$PYTHON" -c 'import sys; sys.exit(0 if (3, 8) <= sys.version_info[:2] <= (3, 11) else 1)' ||
-    die "$PYTHON is Python $("$PYTHON" -c 'import platform; print(platform.python_version())'); mxnet 1.9.1 with numpy 1.23 needs CPython 3.8-3.11 (set DMS_PYTHON)"
+"$PYTHON" -c 'import sys; sys.exit(0 if sys.version_info[:2] == (3, 11) else 1)' ||
+    die "$PYTHON is Python $("$PYTHON" -c 'import platform; print(platform.python_version())'); CPython 3.11 is needed: mxnet 1.9.1 needs numpy 1.23 (which stops at 3.11) and onnxruntime 1.32 starts at 3.11 (set DMS_PYTHON)"
 
 if ! "$VENV/bin/python" -c 'import sys' >/dev/null 2>&1; then
     if [[ -e "$VENV" ]]; then
@@ -120,18 +122,24 @@ wanted_stamp="$(
     echo "interpreter $venv_tag"
 )"
 
-# Where the wheel put libmxnet.so (find_spec locates the package without importing it).
-mxnet_lib() {
-    "$VENV/bin/python" - <<'PY'
-import importlib.util, os, sys
-spec = importlib.util.find_spec("mxnet")
+# Where a wheel put an engine library: engine_lib PACKAGE GLOB prints the first file in the
+# package folder matching GLOB (find_spec locates the package without importing it).
+engine_lib() {
+    "$VENV/bin/python" - "$1" "$2" <<'PY'
+import glob, importlib.util, os, sys
+spec = importlib.util.find_spec(sys.argv[1])
 if spec is None or not spec.submodule_search_locations:
     sys.exit(1)
-print(os.path.join(list(spec.submodule_search_locations)[0], "libmxnet.so"))
+matches = sorted(glob.glob(os.path.join(list(spec.submodule_search_locations)[0], sys.argv[2])))
+if not matches:
+    sys.exit(1)
+print(matches[0])
 PY
 }
+mxnet_lib() { engine_lib mxnet libmxnet.so; }
+onnxruntime_lib() { engine_lib onnxruntime 'capi/libonnxruntime.so.*'; }
 
-if [[ -f "$STAMP" && "$(cat "$STAMP")" == "$wanted_stamp" ]] && lib="$(mxnet_lib)" && [[ -f "$lib" ]]; then
+if [[ -f "$STAMP" && "$(cat "$STAMP")" == "$wanted_stamp" ]] && mxnet_lib >/dev/null && onnxruntime_lib >/dev/null; then
     log "pip: requirements unchanged (stamp matches), skipping"
 else
     log "pip: installing python/requirements.txt with python/constraints.txt (takes a few minutes the first time)"
@@ -139,7 +147,7 @@ else
     PIP_DISABLE_PIP_VERSION_CHECK=1 "$VENV/bin/python" -m pip install \
         --quiet --no-input --progress-bar off --only-binary=:all: \
         -r "$REQUIREMENTS" -c "$CONSTRAINTS" </dev/null ||
-        die "pip install failed (see the messages above); network to PyPI and CPython 3.8-3.11 are needed"
+        die "pip install failed (see the messages above); network to PyPI and CPython 3.11 are needed"
     "$VENV/bin/python" -m pip check >/dev/null ||
         die "pip check reports inconsistent packages: $("$VENV/bin/python" -m pip check 2>&1 | head -5)"
     version="$(cd "$RUNTIME" && "$VENV/bin/python" -c 'import mxnet, numpy; print("mxnet", mxnet.__version__, "numpy", numpy.__version__)' 2>&1 | tail -1)" ||
@@ -149,19 +157,23 @@ else
 fi
 
 # ---------------------------------------------------------------------------------------------
-# 3. .runtime/lib/libmxnet.so
+# 3. .runtime/lib: links to the engine libraries inside the wheels
 # ---------------------------------------------------------------------------------------------
-lib="$(mxnet_lib)" || die "mxnet is not installed in $VENV"
-[[ -f "$lib" ]] || die "the mxnet wheel has no $lib"
-# A relative link keeps working if the checkout is moved together with .runtime.
-target="$(realpath --relative-to="$RUNTIME/lib" "$lib")"
-link="$RUNTIME/lib/libmxnet.so"
-if [[ -L "$link" && "$(readlink "$link")" == "$target" ]]; then
-    log "lib: .runtime/lib/libmxnet.so already links to the wheel's library"
-else
-    ln -sfn "$target" "$link"
-    log "lib: .runtime/lib/libmxnet.so -> $target"
-fi
-[[ -f "$link" ]] || die "$link does not resolve to a file"
+link_engine() { # link_engine NAME LIBRARY
+    local name="$1" lib="$2" target link
+    [[ -f "$lib" ]] || die "the wheel has no $lib"
+    # A relative link keeps working if the checkout is moved together with .runtime.
+    target="$(realpath --relative-to="$RUNTIME/lib" "$lib")"
+    link="$RUNTIME/lib/$name"
+    if [[ -L "$link" && "$(readlink "$link")" == "$target" ]]; then
+        log "lib: .runtime/lib/$name already links to the wheel's library"
+    else
+        ln -sfn "$target" "$link"
+        log "lib: .runtime/lib/$name -> $target"
+    fi
+    [[ -f "$link" ]] || die "$link does not resolve to a file"
+}
+link_engine libmxnet.so "$(mxnet_lib)" || die "mxnet is not installed in $VENV"
+link_engine libonnxruntime.so "$(onnxruntime_lib)" || die "onnxruntime is not installed in $VENV"
 
-log "ready in $((SECONDS - START_SECONDS)) s: python $VENV/bin/python, DMS_MXNET_LIBRARY=$link"
+log "ready in $((SECONDS - START_SECONDS)) s: python $VENV/bin/python, engines in $RUNTIME/lib"

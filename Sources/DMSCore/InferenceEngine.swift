@@ -12,6 +12,17 @@ public protocol InferenceEngine: Sendable {
     /// prediction fail (missing inputs, output shapes that disagree) is an `.invalidModel` error
     /// here, not an abort later.
     func load(_ artifacts: ModelArtifacts) throws(DMSError) -> any ModelPredictor
+
+    /// The signature a model file declares about itself, for formats that carry one (ONNX), so
+    /// such a model can be served without `signature.json`. Inputs and outputs are JSON tensors.
+    func signature(of files: ModelArtifacts.EngineFiles) throws(DMSError) -> ModelSignature
+}
+
+extension InferenceEngine {
+    /// Formats that do not describe their inputs (MXNet) need a `signature.json`.
+    public func signature(of files: ModelArtifacts.EngineFiles) throws(DMSError) -> ModelSignature {
+        throw DMSError(.invalidModel, "the model has no 'signature.json', and \(name) models do not describe their own inputs")
+    }
 }
 
 /// A loaded model that computes outputs from inputs.

@@ -124,10 +124,16 @@ public enum ModelArchive {
     /// Finds the model files in an unpacked archive folder and reads its signature, labels and
     /// manifest. Errors name the file and the problem.
     ///
+    /// The engine follows the files (or the manifest's names): `*-symbol.json` + `*.params` is
+    /// MXNet, one `*.onnx` is ONNX Runtime. An ONNX model without `signature.json` gets its
+    /// signature from the model itself through `readSignature`.
+    ///
     /// With `isExportSource`, the folder is a user's model folder about to be packed: it is read
     /// as it is (no descent into a single subfolder) and a `MANIFEST.json` in it is ignored,
     /// since the export writes its own.
-    public static func locateArtifacts(in directory: URL, isExportSource: Bool = false) throws(DMSError) -> ModelArtifacts {
+    public static func locateArtifacts(
+        in directory: URL, isExportSource: Bool = false, readSignature: SignatureReader? = nil
+    ) throws(DMSError) -> ModelArtifacts {
         let root = isExportSource ? directory : try modelRoot(directory)
         let names = try fileNames(in: root)
         let manifest = try names.contains("MANIFEST.json") && !isExportSource ? ModelManifest(contentsOf: root.appendingPathComponent("MANIFEST.json")) : nil
@@ -138,8 +144,49 @@ public enum ModelArchive {
                 "MANIFEST.json names the custom Python service '\(service)'; custom services must be written for this server, so this archive is not served with a built-in service")
         }
         let signatureName = manifest?.signatureFile ?? "signature.json"
-        guard names.contains(signatureName) else {
+        guard names.contains(signatureName) || readSignature != nil else {
             throw DMSError(.invalidModel, "the model has no '\(signatureName)'")
+        }
+        let engineFiles = try locateEngineFiles(root: root, names: names, manifest: manifest)
+        let signature: ModelSignature
+        if names.contains(signatureName) {
+            signature = try readSignatureFile(root.appendingPathComponent(signatureName))
+        } else if case .onnx = engineFiles, let readSignature {
+            signature = try readSignature(engineFiles)
+        } else {
+            throw DMSError(.invalidModel, "the model has no '\(signatureName)'")
+        }
+        var labels: [String]?
+        if names.contains("synset.txt") {
+            labels = try readLabels(root.appendingPathComponent("synset.txt"))
+        }
+        return ModelArtifacts(directory: root, signature: signature, engineFiles: engineFiles, labels: labels, manifestService: manifest?.serviceName)
+    }
+
+    /// The artifacts of a bare `.onnx` file: its signature from `NAME.signature.json` beside it,
+    /// else from the model itself; labels from `NAME.synset.txt` beside it, if any.
+    public static func bareONNXArtifacts(_ file: URL, readSignature: SignatureReader) throws(DMSError) -> ModelArtifacts {
+        let stem = file.deletingPathExtension().lastPathComponent
+        let folder = file.deletingLastPathComponent()
+        let signatureFile = folder.appendingPathComponent("\(stem).signature.json")
+        let synsetFile = folder.appendingPathComponent("\(stem).synset.txt")
+        let signature =
+            FileManager.default.fileExists(atPath: signatureFile.path)
+            ? try readSignatureFile(signatureFile) : try readSignature(.onnx(file))
+        let labels = FileManager.default.fileExists(atPath: synsetFile.path) ? try readLabels(synsetFile) : nil
+        return ModelArtifacts(directory: folder, signature: signature, engineFiles: .onnx(file), labels: labels, manifestService: nil)
+    }
+
+    private static func locateEngineFiles(root: URL, names: [String], manifest: ModelManifest?) throws(DMSError) -> ModelArtifacts.EngineFiles {
+        let onnxName = manifest?.modelFile ?? (names.contains { $0.hasSuffix("-symbol.json") } ? nil : names.first { $0.hasSuffix(".onnx") })
+        if let onnxName {
+            guard names.filter({ $0.hasSuffix(".onnx") }).count <= 1 || manifest?.modelFile != nil else {
+                throw DMSError(.invalidModel, "the model has several .onnx files; exactly one is expected")
+            }
+            guard names.contains(onnxName) else {
+                throw DMSError(.invalidModel, "the model has no '\(onnxName)'")
+            }
+            return .onnx(root.appendingPathComponent(onnxName))
         }
         let symbolName: String
         if let named = manifest?.symbolFile {
@@ -156,24 +203,17 @@ public enum ModelArchive {
         for required in [symbolName, parametersName] where !names.contains(required) {
             throw DMSError(.invalidModel, "the model has no '\(required)'")
         }
-        let signatureURL = root.appendingPathComponent(signatureName)
-        let signatureData: Data
+        return .mxnet(symbol: root.appendingPathComponent(symbolName), parameters: root.appendingPathComponent(parametersName))
+    }
+
+    private static func readSignatureFile(_ url: URL) throws(DMSError) -> ModelSignature {
+        let data: Data
         do {
-            signatureData = try Data(contentsOf: signatureURL)
+            data = try Data(contentsOf: url)
         } catch {
-            throw DMSError(.invalidModel, "\(signatureName): cannot read (\(error))", cause: error)
+            throw DMSError(.invalidModel, "\(url.lastPathComponent): cannot read (\(error))", cause: error)
         }
-        let signature = try ModelSignature(json: signatureData, fileName: signatureName)
-        var labels: [String]?
-        if names.contains("synset.txt") {
-            labels = try readLabels(root.appendingPathComponent("synset.txt"))
-        }
-        return ModelArtifacts(
-            directory: root,
-            signature: signature,
-            engineFiles: .mxnet(symbol: root.appendingPathComponent(symbolName), parameters: root.appendingPathComponent(parametersName)),
-            labels: labels,
-            manifestService: manifest?.serviceName)
+        return try ModelSignature(json: data, fileName: url.lastPathComponent)
     }
 
     /// The folder holding the model files: the unpacked folder itself, or its only subfolder

@@ -10,6 +10,9 @@ struct ModelManifest {
     var symbolFile: String?
     var parametersFile: String?
     var signatureFile: String?
+    /// The one file of a single-file model format (ONNX), written by `deep-model-export` as
+    /// `Model.Model File`.
+    var modelFile: String?
     var serviceName: String?
 
     init(contentsOf url: URL) throws(DMSError) {
@@ -26,6 +29,7 @@ struct ModelManifest {
         symbolFile = try Self.fileName(model["Symbol"], field: "Model.Symbol")
         parametersFile = try Self.fileName(model["Parameters"], field: "Model.Parameters")
         signatureFile = try Self.fileName(model["Signature"], field: "Model.Signature")
+        modelFile = try Self.fileName(model["Model File"], field: "Model.Model File")
         if let service = try Self.fileName(model["Service"], field: "Model.Service") {
             serviceName = service.hasSuffix(".py") ? String(service.dropLast(3)) : service
         }

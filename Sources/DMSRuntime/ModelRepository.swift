@@ -55,7 +55,13 @@ public final class ModelRepository: Sendable {
     private func load(_ model: ServedModel, httpClient: HTTPClient, logger: Logger) async throws(DMSError) {
         let started = ContinuousClock.now
         logger.info("loading model", metadata: ["model": "\(model.name)", "location": "\(model.location)"])
-        let artifacts = try await store.prepare(model.location, httpClient: httpClient, logger: logger)
+        let engines = self.engines
+        let artifacts = try await store.prepare(model.location, httpClient: httpClient, logger: logger) { files throws(DMSError) in
+            guard let engine = engines.first(where: { $0.canLoad(files) }) else {
+                throw DMSError(.unsupported, "no engine is available for this model's files")
+            }
+            return try engine.signature(of: files)
+        }
         guard let engine = engines.first(where: { $0.canLoad(artifacts.engineFiles) }) else {
             throw DMSError(.unsupported, "no engine is available for this model's files")
         }

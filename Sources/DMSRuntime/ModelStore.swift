@@ -40,8 +40,12 @@ public struct ModelStore: Sendable {
         return FileManager.default.homeDirectoryForCurrentUser.appendingPathComponent(".cache/deep-model-server")
     }
 
-    /// Fetches (if needed) and unpacks the model at `location`, returning its artifacts.
-    public func prepare(_ location: ModelLocation, httpClient: HTTPClient, logger: Logger) async throws(DMSError) -> ModelArtifacts {
+    /// Fetches (if needed) and unpacks the model at `location`, returning its artifacts. A bare
+    /// `.onnx` file is served as it is (see `ModelArchive.bareONNXArtifacts`); `readSignature`
+    /// reads the signature of models that carry their own.
+    public func prepare(
+        _ location: ModelLocation, httpClient: HTTPClient, logger: Logger, readSignature: @escaping SignatureReader
+    ) async throws(DMSError) -> ModelArtifacts {
         let archive: URL
         switch location {
         case .file(let url):
@@ -50,7 +54,7 @@ public struct ModelStore: Sendable {
                 throw DMSError(.invalidModel, "\(url.path): no such file")
             }
             if isDirectory.boolValue {
-                return try ModelArchive.locateArtifacts(in: url)
+                return try ModelArchive.locateArtifacts(in: url, readSignature: readSignature)
             }
             archive = url
         case .http(let url):
@@ -58,8 +62,11 @@ public struct ModelStore: Sendable {
         case .s3(let object):
             archive = try await download(object, httpClient: httpClient, logger: logger)
         }
+        if archive.pathExtension.lowercased() == "onnx" {
+            return try ModelArchive.bareONNXArtifacts(archive, readSignature: readSignature)
+        }
         let folder = try unpackedFolder(for: archive, logger: logger)
-        return try ModelArchive.locateArtifacts(in: folder)
+        return try ModelArchive.locateArtifacts(in: folder, readSignature: readSignature)
     }
 
     /// The cache path a remote location (an HTTP URL, or an `s3://` URI as a URL) downloads to.

@@ -6,3 +6,7 @@ import DMSCore
 /// artifacts, what the engine learned while loading, and the service the user asked for with
 /// `--service` (or nil for the default by the signature's `input_type`).
 public typealias ServiceFactory = @Sendable (_ artifacts: ModelArtifacts, _ description: PredictorDescription, _ requestedService: String?) throws(DMSError) -> any ModelService
+
+/// Reads a signature from a model file that describes itself (ONNX), for models served without
+/// a `signature.json`. The server app supplies it from the engine that can read the format.
+public typealias SignatureReader = @Sendable (_ files: ModelArtifacts.EngineFiles) throws(DMSError) -> ModelSignature

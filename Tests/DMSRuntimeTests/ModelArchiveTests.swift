@@ -206,3 +206,56 @@ struct HostileArchiveTests {
         try refuse(try archiveBytes(fixture), mentioning: "more than 20 entries", limits: ArchiveLimits(maxEntryCount: 20))
     }
 }
+
+@Suite("ONNX model files")
+struct ONNXArtifactTests {
+    private let derived = try! ModelSignature(
+        inputs: [.init(name: "from-model", shape: [0, 4])], inputType: .json, outputs: [.init(name: "y", shape: [0, 2])], outputType: .json)
+
+    private func reader() -> SignatureReader {
+        let derived = self.derived
+        return { _ throws(DMSError) in derived }
+    }
+
+    @Test func archiveWithAnONNXFileAndASignature() throws {
+        let folder = try TemporaryFolder()
+        defer { folder.remove() }
+        try Data("onnx".utf8).write(to: folder.url.appendingPathComponent("m.onnx"))
+        try ArchiveFixture.signature.write(to: folder.url.appendingPathComponent("signature.json"))
+        let artifacts = try ModelArchive.locateArtifacts(in: folder.url, readSignature: reader())
+        #expect(artifacts.engineFiles == .onnx(folder.url.appendingPathComponent("m.onnx")))
+        #expect(artifacts.signature.inputs[0].name == "data")
+    }
+
+    @Test func archiveWithoutASignatureReadsItFromTheModel() throws {
+        let folder = try TemporaryFolder()
+        defer { folder.remove() }
+        try Data("onnx".utf8).write(to: folder.url.appendingPathComponent("m.onnx"))
+        #expect(try ModelArchive.locateArtifacts(in: folder.url, readSignature: reader()).signature == derived)
+        #expect(throws: DMSError.self) { try ModelArchive.locateArtifacts(in: folder.url) }
+    }
+
+    @Test func twoONNXFilesAreAmbiguous() throws {
+        let folder = try TemporaryFolder()
+        defer { folder.remove() }
+        try Data("onnx".utf8).write(to: folder.url.appendingPathComponent("a.onnx"))
+        try Data("onnx".utf8).write(to: folder.url.appendingPathComponent("b.onnx"))
+        #expect(throws: DMSError.self) { try ModelArchive.locateArtifacts(in: folder.url, readSignature: reader()) }
+    }
+
+    @Test func bareONNXFileUsesSidecarsWhenPresent() throws {
+        let folder = try TemporaryFolder()
+        defer { folder.remove() }
+        let model = folder.url.appendingPathComponent("iris.onnx")
+        try Data("onnx".utf8).write(to: model)
+        #expect(try ModelArchive.bareONNXArtifacts(model, readSignature: reader()).signature == derived)
+        #expect(try ModelArchive.bareONNXArtifacts(model, readSignature: reader()).labels == nil)
+
+        try ArchiveFixture.signature.write(to: folder.url.appendingPathComponent("iris.signature.json"))
+        try Data("setosa\nversicolor\nvirginica\n".utf8).write(to: folder.url.appendingPathComponent("iris.synset.txt"))
+        let artifacts = try ModelArchive.bareONNXArtifacts(model, readSignature: reader())
+        #expect(artifacts.signature.inputType == .jpeg)
+        #expect(artifacts.labels == ["setosa", "versicolor", "virginica"])
+        #expect(artifacts.engineFiles == .onnx(model))
+    }
+}
