@@ -24,6 +24,15 @@ struct ArchiveFixture {
         ])
     }
 
+    /// The zip file's bytes.
+    func bytes() throws -> Data {
+        let folder = try TemporaryFolder()
+        defer { folder.remove() }
+        let url = folder.url.appendingPathComponent("a.zip")
+        try write(to: url)
+        return try Data(contentsOf: url)
+    }
+
     func write(to url: URL) throws {
         try? FileManager.default.removeItem(at: url)
         let archive = try Archive(url: url, accessMode: .create)

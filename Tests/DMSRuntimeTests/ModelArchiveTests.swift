@@ -16,20 +16,7 @@ struct ModelArchiveTests {
     }
 
     private func expectRefusal(_ fixture: ArchiveFixture, mentioning fragment: String, limits: ArchiveLimits = ArchiveLimits()) throws {
-        let folder = try TemporaryFolder()
-        defer { folder.remove() }
-        let archive = folder.url.appendingPathComponent("m.model")
-        try fixture.write(to: archive)
-        let target = folder.url.appendingPathComponent("out/unpacked")
-        do {
-            try ModelArchive.unpack(archive, to: target, limits: limits)
-            Issue.record("expected the archive to be refused (\(fragment))")
-        } catch {
-            #expect(error.code == .invalidModel)
-            #expect(error.message.contains(fragment), "\(error.message)")
-        }
-        let escaped = try FileManager.default.contentsOfDirectory(atPath: folder.url.path).filter { $0 != "m.model" && $0 != "out" }
-        #expect(escaped.isEmpty, "files written outside the target: \(escaped)")
+        try expectUnpackRefused(try fixture.bytes(), mentioning: fragment, limits: limits)
     }
 
     @Test func unpacksAndLocatesAWellFormedArchive() throws {
@@ -121,31 +108,28 @@ struct ModelArchiveTests {
     }
 }
 
+/// Unpacks `bytes` as an archive and expects an `.invalidModel` refusal (mentioning `fragment`,
+/// when given) with nothing written beside the target folder.
+private func expectUnpackRefused(_ bytes: Data, mentioning fragment: String?, limits: ArchiveLimits) throws {
+    let folder = try TemporaryFolder()
+    defer { folder.remove() }
+    let archive = folder.url.appendingPathComponent("m.model")
+    try bytes.write(to: archive)
+    do {
+        try ModelArchive.unpack(archive, to: folder.url.appendingPathComponent("out/unpacked"), limits: limits)
+        Issue.record("expected the archive to be refused")
+    } catch {
+        #expect(error.code == .invalidModel)
+        if let fragment { #expect(error.message.contains(fragment), "\(error.message)") }
+    }
+    let outside = try FileManager.default.contentsOfDirectory(atPath: folder.url.path).filter { $0 != "m.model" && $0 != "out" }
+    #expect(outside.isEmpty, "files written outside the target: \(outside)")
+}
+
 @Suite("hostile archives")
 struct HostileArchiveTests {
     private func refuse(_ bytes: Data, mentioning fragment: String? = nil, limits: ArchiveLimits = ArchiveLimits()) throws {
-        let folder = try TemporaryFolder()
-        defer { folder.remove() }
-        let archive = folder.url.appendingPathComponent("m.model")
-        try bytes.write(to: archive)
-        let target = folder.url.appendingPathComponent("out/unpacked")
-        do {
-            try ModelArchive.unpack(archive, to: target, limits: limits)
-            Issue.record("expected the archive to be refused")
-        } catch {
-            #expect(error.code == .invalidModel)
-            if let fragment { #expect(error.message.contains(fragment), "\(error.message)") }
-        }
-        let outside = try FileManager.default.contentsOfDirectory(atPath: folder.url.path).filter { $0 != "m.model" && $0 != "out" }
-        #expect(outside.isEmpty)
-    }
-
-    private func archiveBytes(_ fixture: ArchiveFixture) throws -> Data {
-        let folder = try TemporaryFolder()
-        defer { folder.remove() }
-        let url = folder.url.appendingPathComponent("a.zip")
-        try fixture.write(to: url)
-        return try Data(contentsOf: url)
+        try expectUnpackRefused(bytes, mentioning: fragment, limits: limits)
     }
 
     /// Overwrites every uncompressed-size field (local headers and central directory) that
@@ -169,7 +153,7 @@ struct HostileArchiveTests {
     }
 
     @Test func truncatedZip() throws {
-        let bytes = try archiveBytes(.model())
+        let bytes = try ArchiveFixture.model().bytes()
         try refuse(bytes.prefix(bytes.count / 2))
         try refuse(bytes.prefix(bytes.count - 10))
     }
@@ -182,20 +166,20 @@ struct HostileArchiveTests {
     @Test func hugeDeclaredSize() throws {
         var fixture = ArchiveFixture.model()
         fixture.entries.append(("bomb.bin", .file(Data(count: 4096))))
-        let bytes = patchUncompressedSize(try archiveBytes(fixture), from: 4096, to: 0xFFFF_FF00)
+        let bytes = patchUncompressedSize(try fixture.bytes(), from: 4096, to: 0xFFFF_FF00)
         try refuse(bytes, mentioning: "more than", limits: ArchiveLimits(maxUnpackedBytes: 1 << 30))
     }
 
     @Test func actualSizeLargerThanDeclared() throws {
         var fixture = ArchiveFixture.model()
         fixture.entries.append(("bomb.bin", .file(Data(count: 1 << 20))))
-        try refuse(patchUncompressedSize(try archiveBytes(fixture), from: 1 << 20, to: 1000))
+        try refuse(patchUncompressedSize(try fixture.bytes(), from: 1 << 20, to: 1000))
     }
 
     @Test func tinyArchiveThatInflatesPastTheLimit() throws {
         var fixture = ArchiveFixture.model()
         fixture.entries.append(("zeros.bin", .file(Data(count: 8 << 20))))
-        let bytes = try archiveBytes(fixture)
+        let bytes = try fixture.bytes()
         #expect(bytes.count < 64 << 10)
         try refuse(bytes, mentioning: "more than", limits: ArchiveLimits(maxUnpackedBytes: 1 << 20))
     }
@@ -203,7 +187,7 @@ struct HostileArchiveTests {
     @Test func hugeEntryCount() throws {
         var fixture = ArchiveFixture.model()
         for index in 0..<50 { fixture.entries.append(("many/\(index)", .file(Data()))) }
-        try refuse(try archiveBytes(fixture), mentioning: "more than 20 entries", limits: ArchiveLimits(maxEntryCount: 20))
+        try refuse(try fixture.bytes(), mentioning: "more than 20 entries", limits: ArchiveLimits(maxEntryCount: 20))
     }
 }
 
