@@ -39,6 +39,10 @@ let package = Package(
             name: "DMSMXNet",
             dependencies: ["DMSCore", .product(name: "Logging", package: "swift-log")]
         ),
+        .target(
+            name: "DMSONNX",
+            dependencies: ["DMSCore", .product(name: "Logging", package: "swift-log")]
+        ),
         .systemLibrary(
             name: "CTurboJPEG",
             pkgConfig: "libturbojpeg",
@@ -74,6 +78,7 @@ let package = Package(
                 "DMSCore",
                 "DMSRuntime",
                 "DMSMXNet",
+                "DMSONNX",
                 "DMSVision",
                 "DMSHTTP",
                 "DMSLogging",
@@ -97,6 +102,12 @@ let package = Package(
             dependencies: ["DMSRuntime", .product(name: "ZIPFoundation", package: "ZIPFoundation"), .product(name: "Logging", package: "swift-log")]),
         .testTarget(name: "DMSServerAppTests", dependencies: ["DMSServerApp"]),
         .testTarget(name: "DMSMXNetTests", dependencies: ["DMSMXNet", "DMSCore"]),
+        .testTarget(
+            name: "DMSONNXTests",
+            dependencies: ["DMSONNX", "DMSCore", .product(name: "Logging", package: "swift-log")],
+            exclude: ["make_models.py"],
+            resources: [.copy("Resources/models")]
+        ),
         .testTarget(
             name: "DMSVisionTests",
             dependencies: ["DMSVision", "DMSCore"],

@@ -47,6 +47,9 @@ public struct PredictorDescription: Sendable, Equatable {
         case softmax
         /// Anything else: the outputs are raw scores.
         case none
+        /// The engine cannot see the network's last operation (ONNX Runtime's C API does not
+        /// show the graph); services judge by the values.
+        case undetermined
     }
 
     public var outputNames: [String]

@@ -1,5 +1,5 @@
 extension ModelSignature {
-    /// Checks tensors about to go to an engine against the signature: one per input, float32,
+    /// Checks tensors about to go to an engine against the signature: one per input, of the declared data type,
     /// the declared rank, and every declared dimension except dynamic ones (0 or -1). Engines
     /// can abort the whole process on a wrong shape, so nothing reaches one unchecked.
     public func validate(inputs tensors: [Tensor]) throws(DMSError) {
@@ -7,6 +7,9 @@ extension ModelSignature {
             throw DMSError(.invalidInput, "the model takes \(inputs.count) input(s), got \(tensors.count)")
         }
         for (index, (tensor, spec)) in zip(tensors, inputs).enumerated() {
+            guard tensor.dataType == spec.dataType else {
+                throw DMSError(.invalidInput, "input\(index) ('\(spec.name)') is \(tensor.dataType.rawValue); the model expects \(spec.dataType.rawValue)")
+            }
             let matches = tensor.shape.count == spec.shape.count
                 && zip(tensor.shape, spec.shape).allSatisfy { actual, declared in declared <= 0 ? actual > 0 : actual == declared }
             guard matches else {

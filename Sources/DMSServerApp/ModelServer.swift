@@ -2,6 +2,7 @@ import AsyncHTTPClient
 import DMSCore
 import DMSHTTP
 import DMSMXNet
+import DMSONNX
 import DMSRuntime
 import Foundation
 import Hummingbird
@@ -34,7 +35,10 @@ public struct ModelServer: Sendable {
         let repository = ModelRepository(
             specs: configuration.models,
             store: ModelStore(root: configuration.modelStore, downloadSettings: configuration.downloads),
-            engines: [MXNetEngine(libraryCandidates: MXNetEngine.defaultLibraryCandidates(), logger: logger)],
+            engines: [
+                MXNetEngine(libraryCandidates: MXNetEngine.defaultLibraryCandidates(), logger: logger),
+                ONNXEngine(libraryCandidates: ONNXEngine.defaultLibraryCandidates(), logger: logger),
+            ],
             requestedService: configuration.service,
             makeService: BuiltInServices.factory(maxImagePixels: configuration.maxImagePixels))
         let failures = await loadModels(repository)

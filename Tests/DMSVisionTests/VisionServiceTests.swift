@@ -52,3 +52,15 @@ struct VisionServiceTests {
         }
     }
 }
+
+@Suite("probabilities when the engine cannot tell")
+struct UndeterminedActivationTests {
+    @Test func distributionsAreKeptAndScoresGetASoftmax() {
+        #expect(VisionService.isProbabilities([0.2, 0.5, 0.3], activation: .undetermined))
+        #expect(!VisionService.isProbabilities([2, 5, 3], activation: .undetermined))
+        #expect(!VisionService.isProbabilities([0.2, 0.2, 0.2], activation: .undetermined))
+        #expect(!VisionService.isProbabilities([-0.5, 1, 0.5], activation: .undetermined))
+        #expect(VisionService.isProbabilities([2, 5, 3], activation: .softmax))
+        #expect(!VisionService.isProbabilities([0.2, 0.5, 0.3], activation: .none))
+    }
+}
