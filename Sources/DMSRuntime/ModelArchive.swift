@@ -144,7 +144,8 @@ public enum ModelArchive {
                 "MANIFEST.json names the custom Python service '\(service)'; custom services must be written for this server, so this archive is not served with a built-in service")
         }
         let signatureName = manifest?.signatureFile ?? "signature.json"
-        guard names.contains(signatureName) || readSignature != nil else {
+        let mayDescribeItself = readSignature != nil && (manifest?.modelFile != nil || names.contains { $0.hasSuffix(".onnx") })
+        guard names.contains(signatureName) || mayDescribeItself else {
             throw DMSError(.invalidModel, "the model has no '\(signatureName)'")
         }
         let engineFiles = try locateEngineFiles(root: root, names: names, manifest: manifest)

@@ -1,13 +1,17 @@
 import ArgumentParser
 import DMSCore
 import DMSMXNet
+import DMSONNX
 import DMSRuntime
 import Foundation
+import Logging
 
 /// `deep-model-export`: packs a model folder into `NAME.model`.
 ///
 /// The folder must hold `signature.json`, exactly one `*-symbol.json` and exactly one
-/// `*.params`; `synset.txt` and any other files are packed too. The files are checked with the
+/// `*.params` (MXNet), or one `*.onnx` with an optional `signature.json` (ONNX); `synset.txt` and
+/// any other files are packed too. MXNet files are checked without the engine, ONNX models are
+/// loaded into ONNX Runtime and checked against their signature. The files are checked with the
 /// same code the server loads them with, and a `MANIFEST.json` is written into the archive (the
 /// folder is left untouched).
 public struct ExportCommand: ParsableCommand {
@@ -59,32 +63,52 @@ public struct ExportCommand: ParsableCommand {
             throw ValidationError("\(destination.path) exists; use --force to overwrite it")
         }
         do {
-            let artifacts = try ModelArchive.locateArtifacts(in: folder, isExportSource: true)
-            try MXNetEngine.validateFiles(artifacts)
+            let onnx = ONNXEngine(libraryCandidates: ONNXEngine.defaultLibraryCandidates(), logger: Logger(label: "deep-model-export"))
+            let artifacts = try ModelArchive.locateArtifacts(in: folder, isExportSource: true) { files throws(DMSError) in
+                try onnx.signature(of: files)
+            }
+            switch artifacts.engineFiles {
+            case .mxnet: try MXNetEngine.validateFiles(artifacts)
+            case .onnx: _ = try onnx.load(artifacts)
+            }
             try FileManager.default.createDirectory(at: outputFolder, withIntermediateDirectories: true)
-            try ModelArchiveWriter.write(folder: folder, manifest: manifest(for: artifacts), to: destination)
+            let hasSignatureFile = FileManager.default.fileExists(atPath: folder.appendingPathComponent("signature.json").path)
+            try ModelArchiveWriter.write(folder: folder, manifest: manifest(for: artifacts, hasSignatureFile: hasSignatureFile), to: destination)
         } catch let error as DMSError {
             throw ValidationError("\(modelPath): \(error.message)")
         }
         print("wrote \(destination.path)")
     }
 
-    private func manifest(for artifacts: ModelArtifacts) -> JSONValue {
-        guard case .mxnet(let symbol, let parameters) = artifacts.engineFiles else { return .null }
+    /// The archive's `MANIFEST.json`: what a later reader needs to find the model's files and
+    /// know how it was made. An ONNX model without `signature.json` records none; the server
+    /// reads the signature from the model.
+    private func manifest(for artifacts: ModelArtifacts, hasSignatureFile: Bool) -> JSONValue {
         let service = serviceFilePath.flatMap { BuiltInServices.canonicalName(URL(fileURLWithPath: $0).lastPathComponent) }
             ?? (artifacts.signature.inputType == .jpeg ? BuiltInServices.vision : BuiltInServices.tensor)
-        return .object([
-            ("Model Archive Version", .string("1.0")),
-            ("Created By", .object([("Tool", .string("deep-model-export"))])),
-            ("Engine", .object([("Name", .string("MXNet")), ("Version", .string("1.9.1"))])),
-            ("Model", .object([
-                ("Model Name", .string(modelName)),
+        let engine: JSONValue
+        var model: [(key: String, value: JSONValue)] = [("Model Name", .string(modelName))]
+        switch artifacts.engineFiles {
+        case .mxnet(let symbol, let parameters):
+            engine = .object([("Name", .string("MXNet")), ("Version", .string("1.9.1"))])
+            model += [
                 ("Model Format", .string("MXNet-Symbolic")),
                 ("Symbol", .string(symbol.lastPathComponent)),
                 ("Parameters", .string(parameters.lastPathComponent)),
-                ("Signature", .string("signature.json")),
-                ("Service", .string(service)),
-            ])),
+            ]
+        case .onnx(let file):
+            engine = .object([("Name", .string("ONNX Runtime")), ("Version", .string("1.32.0"))])
+            model += [("Model Format", .string("ONNX")), ("Model File", .string(file.lastPathComponent))]
+        }
+        if hasSignatureFile {
+            model.append(("Signature", .string("signature.json")))
+        }
+        model.append(("Service", .string(service)))
+        return .object([
+            ("Model Archive Version", .string("1.0")),
+            ("Created By", .object([("Tool", .string("deep-model-export"))])),
+            ("Engine", engine),
+            ("Model", .object(model)),
         ])
     }
 }
