@@ -7,8 +7,15 @@ public protocol ModelService: Sendable {
     /// that match the signature (batch size 1 for a single request).
     func preprocess(_ request: PredictionRequest) throws(DMSError) -> [Tensor]
 
-    /// The response body for the model's outputs.
-    func postprocess(_ outputs: [Tensor]) throws(DMSError) -> JSONValue
+    /// The response for the model's outputs; `request` tells what the client accepts.
+    func postprocess(_ outputs: [Tensor], for request: PredictionRequest) throws(DMSError) -> PredictionResponse
+}
+
+/// What a service answers: a JSON document, or raw bytes of a media type (an image output sent
+/// as `image/jpeg` to a client that asked for it).
+public enum PredictionResponse: Sendable, Equatable {
+    case json(JSONValue)
+    case bytes([UInt8], contentType: String)
 }
 
 /// One prediction request, as its named parts (multipart fields or their equivalents).
@@ -32,9 +39,18 @@ public struct PredictionRequest: Sendable {
     }
 
     public var parts: [Part]
+    /// The media types the client accepts for the response (its `Accept` header), most
+    /// preferred first; empty when it did not say.
+    public var acceptedTypes: [String]
 
-    public init(parts: [Part]) {
+    public init(parts: [Part], acceptedTypes: [String] = []) {
         self.parts = parts
+        self.acceptedTypes = acceptedTypes
+    }
+
+    /// Whether the client asked for `mediaType` explicitly (not through a wildcard).
+    public func accepts(_ mediaType: String) -> Bool {
+        acceptedTypes.contains { $0.lowercased() == mediaType.lowercased() }
     }
 
     /// The request's parts in signature order: each input found by its positional name

@@ -65,9 +65,18 @@ public final class ModelServerRoutes: Sendable {
         } catch let error as HTTPError where error.status == .contentTooLarge {
             throw DMSError(.payloadTooLarge, "the request body is larger than the limit of \(configuration.maxBodyBytes) bytes")
         }
-        let predictionRequest = try PredictionRequest(httpBody: body, contentType: request.headers[.contentType])
-        let result = try await repository.predict(modelName: name, request: predictionRequest)
-        return .json(result)
+        var predictionRequest = try PredictionRequest(httpBody: body, contentType: request.headers[.contentType])
+        predictionRequest.acceptedTypes = (request.headers[.accept] ?? "").split(separator: ",").map {
+            String($0.split(separator: ";")[0]).trimmingCharacters(in: .whitespaces)
+        }
+        switch try await repository.predict(modelName: name, request: predictionRequest) {
+        case .json(let document):
+            return .json(document)
+        case .bytes(let bytes, let contentType):
+            return Response(
+                status: .ok, headers: [.contentType: contentType, .contentLength: String(bytes.count)],
+                body: .init(byteBuffer: ByteBuffer(bytes: bytes)))
+        }
     }
 
     /// Answers 405 with an `Allow` header for every method but `allowed` on a known path

@@ -76,7 +76,7 @@ public final class ModelRepository: Sendable {
 
     /// Answers one prediction request: preprocess, validate against the signature, run on the
     /// model's worker, postprocess.
-    public func predict(modelName: String, request: PredictionRequest) async throws(DMSError) -> JSONValue {
+    public func predict(modelName: String, request: PredictionRequest) async throws(DMSError) -> PredictionResponse {
         guard let model = modelsByName[modelName] else {
             throw DMSError(.notFound, "no model named '\(modelName)'; this server serves \(models.map(\.name).joined(separator: ", "))")
         }
@@ -90,7 +90,7 @@ public final class ModelRepository: Sendable {
         let inputs = try ready.service.preprocess(request)
         try ready.artifacts.signature.validate(inputs: inputs)
         let outputs = try await ready.worker.predict(inputs)
-        return try ready.service.postprocess(outputs)
+        return try ready.service.postprocess(outputs, for: request)
     }
 
     /// Stops every worker after its queued requests and releases the engines' models.

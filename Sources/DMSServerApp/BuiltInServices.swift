@@ -6,9 +6,9 @@ import DMSVision
 /// the signature's `input_type`, in that order.
 ///
 /// - `mxnet_vision_service` (alias `vision`): images in, top-5 classes out. The default for
-///   `input_type: image/jpeg`.
-/// - `mxnet_model_service` (alias `tensor`): inputs by `input_type`, the raw output tensors out.
-///   The default for `input_type: application/json`.
+///   `input_type: image/jpeg` with `output_type: application/json`.
+/// - `mxnet_model_service` (alias `tensor`): inputs by `input_type`, the outputs as tensors (or
+///   JPEG images for `output_type: image/jpeg`). The default for everything else.
 public enum BuiltInServices {
     public static let vision = "mxnet_vision_service"
     public static let tensor = "mxnet_model_service"
@@ -21,12 +21,19 @@ public enum BuiltInServices {
         return aliases[trimmed]
     }
 
+    /// The service a signature gets when nobody chose one: classification (vision) for image
+    /// inputs with JSON outputs, the tensor service for everything else (JSON inputs, image
+    /// outputs).
+    public static func defaultService(for signature: ModelSignature) -> String {
+        signature.inputType == .jpeg && signature.outputType == .json ? vision : tensor
+    }
+
     /// The factory the runtime calls for each loaded model.
     public static func factory(maxImagePixels: Int) -> ServiceFactory {
         { (artifacts, description, requested) throws(DMSError) -> any ModelService in
             let chosen = requested.flatMap(canonicalName)
                 ?? artifacts.manifestService.flatMap(canonicalName)
-                ?? (artifacts.signature.inputType == .jpeg ? vision : tensor)
+                ?? defaultService(for: artifacts.signature)
             let preprocessor = ImagePreprocessor(maxPixels: maxImagePixels)
             if chosen == vision {
                 return try VisionService(

@@ -85,7 +85,7 @@ public struct ExportCommand: ParsableCommand {
     /// reads the signature from the model.
     private func manifest(for artifacts: ModelArtifacts, hasSignatureFile: Bool) -> JSONValue {
         let service = serviceFilePath.flatMap { BuiltInServices.canonicalName(URL(fileURLWithPath: $0).lastPathComponent) }
-            ?? (artifacts.signature.inputType == .jpeg ? BuiltInServices.vision : BuiltInServices.tensor)
+            ?? BuiltInServices.defaultService(for: artifacts.signature)
         let engine: JSONValue
         var model: [(key: String, value: JSONValue)] = [("Model Name", .string(modelName))]
         switch artifacts.engineFiles {

@@ -6,6 +6,11 @@ import Foundation
 /// arrays (`TensorJSON`) — and the outputs come back as they are, one entry per output tensor,
 /// in the field names of the KServe v2 protocol:
 /// `{"prediction": [{"name": …, "shape": […], "datatype": "FP32", "data": [flat values]}]}`.
+///
+/// With `output_type: image/jpeg` each output is read as images (`ImageOutput`) and encoded as
+/// JPEG: `{"prediction": [{"name": …, "shape": […], "content_type": "image/jpeg", "data":
+/// ["<base64 JPEG per batch item>"]}]}`, or the JPEG bytes themselves when the client sends
+/// `Accept: image/jpeg` and the answer holds one image.
 public struct TensorOutputService: ModelService {
     public var signature: ModelSignature
     public var preprocessor: ImagePreprocessor
@@ -36,10 +41,33 @@ public struct TensorOutputService: ModelService {
         return tensors
     }
 
-    public func postprocess(_ outputs: [Tensor]) throws(DMSError) -> JSONValue {
-        let entries = outputs.enumerated().map { index, tensor in
-            TensorJSON.encode(tensor, name: signature.outputs.indices.contains(index) ? signature.outputs[index].name : "output\(index)")
+    public func postprocess(_ outputs: [Tensor], for request: PredictionRequest) throws(DMSError) -> PredictionResponse {
+        let names = outputs.indices.map { signature.outputs.indices.contains($0) ? signature.outputs[$0].name : "output\($0)" }
+        guard signature.outputType == .jpeg else {
+            return .json(.object([("prediction", .array(zip(outputs, names).map { TensorJSON.encode($0, name: $1) }))]))
         }
-        return .object([("prediction", .array(entries))])
+        var encoded: [(name: String, shape: [Int], images: [[UInt8]])] = []
+        for (tensor, name) in zip(outputs, names) {
+            let images = try ImageOutput.images(from: tensor, name: name)
+            var jpegs: [[UInt8]] = []
+            for image in images { jpegs.append(try JPEGEncoder.encode(image)) }
+            encoded.append((name, tensor.shape, jpegs))
+        }
+        if request.accepts("image/jpeg") {
+            let all = encoded.flatMap(\.images)
+            guard all.count == 1 else {
+                throw DMSError(.invalidInput, "Accept: image/jpeg can carry one image, and this response has \(all.count); ask for application/json")
+            }
+            return .bytes(all[0], contentType: "image/jpeg")
+        }
+        let entries = encoded.map { entry -> JSONValue in
+            .object([
+                ("name", .string(entry.name)),
+                ("shape", .array(entry.shape.map { .number(Double($0)) })),
+                ("content_type", .string("image/jpeg")),
+                ("data", .array(entry.images.map { .string(Data($0).base64EncodedString()) })),
+            ])
+        }
+        return .json(.object([("prediction", .array(entries))]))
     }
 }

@@ -42,7 +42,7 @@ public struct VisionService: ModelService {
         }
     }
 
-    public func postprocess(_ outputs: [Tensor]) throws(DMSError) -> JSONValue {
+    public func postprocess(_ outputs: [Tensor], for request: PredictionRequest) throws(DMSError) -> PredictionResponse {
         guard let scores = outputs.first, scores.dataType == .float32, let batch = scores.shape.first, batch > 0 else {
             throw DMSError(.internalError, "the model returned no float32 scores to classify")
         }
@@ -58,6 +58,6 @@ public struct VisionService: ModelService {
             }
             rows.append(.array(top))
         }
-        return .object([("prediction", .array(rows))])
+        return .json(.object([("prediction", .array(rows))]))
     }
 }

@@ -9,8 +9,8 @@ struct VisionServiceTests {
         inputs: [.init(name: "data", shape: [0, 1, 2, 2])], inputType: .jpeg,
         outputs: [.init(name: "scores", shape: [0, 6])], outputType: .json)
 
-    private func topClasses(_ response: JSONValue) -> [[(String, Double)]] {
-        guard case .object(let root) = response, case .array(let rows) = root[0].value else { return [] }
+    private func topClasses(_ response: PredictionResponse) -> [[(String, Double)]] {
+        guard case .json(.object(let root)) = response, case .array(let rows) = root[0].value else { return [] }
         return rows.map { row in
             guard case .array(let entries) = row else { return [] }
             return entries.map { entry in
@@ -26,7 +26,7 @@ struct VisionServiceTests {
         let service = try VisionService(
             signature: signature, labels: ["a", "b", "c", "d", "e", "f"], outputActivation: .softmax,
             preprocessor: ImagePreprocessor(maxPixels: 100))
-        let rows = topClasses(try service.postprocess([Tensor(shape: [1, 6], floats: [0.05, 0.4, 0.1, 0.3, 0.1, 0.05])]))
+        let rows = topClasses(try service.postprocess([Tensor(shape: [1, 6], floats: [0.05, 0.4, 0.1, 0.3, 0.1, 0.05])], for: PredictionRequest(parts: [])))
         #expect(rows.count == 1)
         #expect(rows[0].map(\.0) == ["b", "d", "c", "e", "a"])
         #expect(rows[0][0].1 == Double(Float(0.4)))
@@ -35,7 +35,7 @@ struct VisionServiceTests {
     @Test func appliesSoftmaxToRawScoresAndUsesIndicesWithoutLabels() throws {
         let service = try VisionService(signature: signature, labels: nil, outputActivation: .none, preprocessor: ImagePreprocessor(maxPixels: 100))
         let logits: [Float] = [1, 2, 3, 4, 5, 6, 6, 5, 4, 3, 2, 1]
-        let rows = topClasses(try service.postprocess([Tensor(shape: [2, 6], floats: logits)]))
+        let rows = topClasses(try service.postprocess([Tensor(shape: [2, 6], floats: logits)], for: PredictionRequest(parts: [])))
         #expect(rows.count == 2)
         #expect(rows[0].map(\.0) == ["5", "4", "3", "2", "1"])
         #expect(rows[1].map(\.0) == ["0", "1", "2", "3", "4"])

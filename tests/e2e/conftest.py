@@ -123,7 +123,8 @@ def export_model(name, folder, output):
 def test_models(tmp_path_factory):
     """Echo models (output = input, flattened) made with MXNet by scripts/make_test_models.py
     and packed with deep-model-export: name -> archive path. `echo-json` takes its [N, 1, 8, 8]
-    input as a JSON tensor."""
+    input as a JSON tensor; `identity-rgb` returns its [N, 3, 32, 32] input unchanged, as an
+    image output (output_type image/jpeg)."""
     folders = tmp_path_factory.mktemp("models")
     archives = tmp_path_factory.mktemp("archives")
     subprocess.run(
@@ -136,7 +137,19 @@ def test_models(tmp_path_factory):
     signature = json.loads((json_echo / "signature.json").read_text())
     signature["input_type"] = "application/json"
     (json_echo / "signature.json").write_text(json.dumps(signature))
-    return {name: export_model(name, folders / name, archives) for name in ("echo-rgb", "echo-gray", "echo-gray-8", "echo-json")}
+    identity = folders / "identity-rgb"
+    identity.mkdir()
+    shutil.copy(folders / "echo-rgb" / "echo-rgb-0000.params", identity / "identity-0000.params")
+    (identity / "identity-symbol.json").write_text(json.dumps({
+        "nodes": [{"op": "null", "name": "data", "inputs": []}, {"op": "_copy", "name": "copy0", "inputs": [[0, 0, 0]]}],
+        "arg_nodes": [0], "node_row_ptr": [0, 1, 2], "heads": [[1, 0, 0]], "attrs": {"mxnet_version": ["int", 10901]},
+    }))
+    (identity / "signature.json").write_text(json.dumps({
+        "inputs": [{"data_name": "data", "data_shape": [0, 3, 32, 32]}], "input_type": "image/jpeg",
+        "outputs": [{"data_name": "copy0_output", "data_shape": [0, 3, 32, 32]}], "output_type": "image/jpeg",
+    }))
+    names = ("echo-rgb", "echo-gray", "echo-gray-8", "echo-json", "identity-rgb")
+    return {name: export_model(name, folders / name, archives) for name in names}
 
 
 @pytest.fixture(scope="module")
