@@ -124,7 +124,8 @@ def test_models(tmp_path_factory):
     """Echo models (output = input, flattened) made with MXNet by scripts/make_test_models.py
     and packed with deep-model-export: name -> archive path. `echo-json` takes its [N, 1, 8, 8]
     input as a JSON tensor; `identity-rgb` returns its [N, 3, 32, 32] input unchanged, as an
-    image output (output_type image/jpeg)."""
+    image output (output_type image/jpeg); `add-mul` takes two JSON inputs `a`, `b` and returns
+    two outputs, `a + b` and `a * b`."""
     folders = tmp_path_factory.mktemp("models")
     archives = tmp_path_factory.mktemp("archives")
     subprocess.run(
@@ -148,7 +149,26 @@ def test_models(tmp_path_factory):
         "inputs": [{"data_name": "data", "data_shape": [0, 3, 32, 32]}], "input_type": "image/jpeg",
         "outputs": [{"data_name": "copy0_output", "data_shape": [0, 3, 32, 32]}], "output_type": "image/jpeg",
     }))
-    names = ("echo-rgb", "echo-gray", "echo-gray-8", "echo-json", "identity-rgb")
+    two = folders / "add-mul"
+    two.mkdir()
+    shutil.copy(folders / "echo-rgb" / "echo-rgb-0000.params", two / "add-mul-0000.params")
+    (two / "add-mul-symbol.json").write_text(json.dumps({
+        "nodes": [
+            {"op": "null", "name": "a", "inputs": []},
+            {"op": "null", "name": "b", "inputs": []},
+            {"op": "elemwise_add", "name": "sum", "inputs": [[0, 0, 0], [1, 0, 0]]},
+            {"op": "elemwise_mul", "name": "product", "inputs": [[0, 0, 0], [1, 0, 0]]},
+        ],
+        "arg_nodes": [0, 1], "node_row_ptr": [0, 1, 2, 3, 4], "heads": [[2, 0, 0], [3, 0, 0]],
+        "attrs": {"mxnet_version": ["int", 10901]},
+    }))
+    (two / "signature.json").write_text(json.dumps({
+        "inputs": [{"data_name": "a", "data_shape": [0, 4]}, {"data_name": "b", "data_shape": [0, 4]}],
+        "input_type": "application/json",
+        "outputs": [{"data_name": "sum", "data_shape": [0, 4]}, {"data_name": "product", "data_shape": [0, 4]}],
+        "output_type": "application/json",
+    }))
+    names = ("echo-rgb", "echo-gray", "echo-gray-8", "echo-json", "identity-rgb", "add-mul")
     return {name: export_model(name, folders / name, archives) for name in names}
 
 

@@ -77,3 +77,18 @@ def test_malformed_json_body(json_server):
     response = post(json_server, data=b"[[1, 2", headers={"Content-Type": "application/json"})
     assert response.status_code == 400
     assert response.json()["type"] == "InvalidInput"
+
+
+def test_mxnet_model_with_two_inputs_and_two_outputs(start_server, test_models):
+    server = start_server("--models", f"add-mul={test_models['add-mul']}")
+    a = [[1.5, -2.0, 3.0, 0.25], [4.0, 5.0, 6.0, 7.0]]
+    b = [[2.0, 0.5, -1.0, 8.0], [1.0, 1.0, 1.0, 1.0]]
+    for body in ({"a": a, "b": b}, {"input0": a, "input1": b}):
+        response = requests.post(f"{server.url}/add-mul/predict", json=body, timeout=60)
+        assert response.status_code == 200, response.text
+        outputs = {o["name"]: np.array(o["data"], dtype=np.float32).reshape(o["shape"]) for o in response.json()["prediction"]}
+        assert np.array_equal(outputs["sum"], np.add(a, b, dtype=np.float32))
+        assert np.array_equal(outputs["product"], np.multiply(a, b, dtype=np.float32))
+    missing = requests.post(f"{server.url}/add-mul/predict", json={"a": a}, timeout=60)
+    assert missing.status_code == 400 and "missing input1 ('b')" in missing.json()["message"]
+    assert server.stop() == 0
