@@ -14,8 +14,8 @@ window; throughput is completed requests / D.
 Reported per model and in total: requests/s, p50, p90, p99 and mean latency (ms), errors
 (non-200 answers and socket errors; the connection is reopened after one). With --pid, the
 server's CPU over the window (utime+stime of /proc/PID/stat, as % of one core and as CPU-ms per
-request) and its split by thread name (/proc/PID/task/*/stat: shows where CPU goes, e.g. OpenMP
-workers spinning). Also the whole machine's busy % (/proc/stat) and the load generator's own CPU.
+request) and each thread's share (/proc/PID/task/*/stat: shows where CPU goes, e.g. OpenMP
+workers spinning; thread names are inherited from the creating thread, so they repeat). Also the whole machine's busy % (/proc/stat) and the load generator's own CPU.
 --json prints one JSON object instead of the text report (bench/engine-threads.sh collects it).
 """
 
@@ -168,16 +168,16 @@ def run_load(url, models, body, content_type, concurrency, duration, pid=None, t
         completed = result["models"]["total"]["requests"]
         result["server_cpu_pct"] = 100.0 * seconds / duration
         result["server_cpu_ms_per_request"] = 1e3 * seconds / completed if completed else float("nan")
-        by_name = {}
+        per_thread = []
         for tid, (ticks, name) in threads1.items():
             delta = ticks - threads0.get(tid, (0, name))[0]
-            entry = by_name.setdefault(name, [0.0, 0])
-            entry[0] += 100.0 * delta / CLOCK_TICKS / duration
-            entry[1] += 1 if delta > 0 else 0
-        result["server_threads_cpu_pct"] = {
-            name: {"cpu_pct": round(v[0], 1), "busy_threads": v[1]}
-            for name, v in sorted(by_name.items(), key=lambda kv: -kv[1][0]) if v[0] > 0
-        }
+            if delta > 0:
+                per_thread.append((100.0 * delta / CLOCK_TICKS / duration, int(tid), name))
+        per_thread.sort(reverse=True)
+        result["server_threads"] = len(threads1)
+        result["server_busy_threads"] = [
+            {"tid": tid, "name": name, "cpu_pct": round(pct, 1)} for pct, tid, name in per_thread
+        ]
     return result
 
 
@@ -209,9 +209,10 @@ def main():
               f"{m['mean_ms']:8.1f} {m['errors']:6d}")
     if args.pid:
         print(f"server CPU {result['server_cpu_pct']:.0f}% of a core, "
-              f"{result['server_cpu_ms_per_request']:.1f} CPU-ms per request; by thread name:")
-        for name, t in result["server_threads_cpu_pct"].items():
-            print(f"  {name:<20} {t['cpu_pct']:6.1f}%  ({t['busy_threads']} threads)")
+              f"{result['server_cpu_ms_per_request']:.1f} CPU-ms per request; "
+              f"{result['server_threads']} threads, the busy ones (comm is inherited, so names repeat):")
+        for t in result["server_busy_threads"]:
+            print(f"  tid {t['tid']:<8} {t['name']:<20} {t['cpu_pct']:6.1f}%")
     for sample in result["error_samples"]:
         print("  error:", sample)
     return 0

@@ -15,22 +15,9 @@ public struct MXNetEngine: InferenceEngine {
         self.logger = logger
     }
 
-    /// Where to look for `libmxnet.so`: only `DMS_MXNET_LIBRARY` when it is set; otherwise
-    /// `.runtime/lib/libmxnet.so` in the current folder and in each folder above the executable
-    /// (the project's runtime folder, filled by `scripts/bootstrap.sh`).
+    /// Where to look for `libmxnet.so` (see `EngineLibraryLocation`; the variable is `DMS_MXNET_LIBRARY`).
     public static func defaultLibraryCandidates(executable: URL = URL(fileURLWithPath: CommandLine.arguments[0])) -> [String] {
-        if let explicit = ProcessInfo.processInfo.environment["DMS_MXNET_LIBRARY"], !explicit.isEmpty {
-            return [explicit]
-        }
-        var candidates = [FileManager.default.currentDirectoryPath + "/.runtime/lib/libmxnet.so"]
-        var folder = executable.resolvingSymlinksInPath().deletingLastPathComponent()
-        while folder.path != "/" {
-            candidates.append(folder.appendingPathComponent(".runtime/lib/libmxnet.so").path)
-            folder.deleteLastPathComponent()
-        }
-        var unique: [String] = []
-        for candidate in candidates where !unique.contains(candidate) { unique.append(candidate) }
-        return unique
+        EngineLibraryLocation.candidates(fileName: "libmxnet.so", environmentVariable: "DMS_MXNET_LIBRARY", executable: executable)
     }
 
     public func canLoad(_ files: ModelArtifacts.EngineFiles) -> Bool {

@@ -26,22 +26,9 @@ public struct ONNXEngine: InferenceEngine {
         self.logger = logger
     }
 
-    /// Where to look for `libonnxruntime.so`: only `DMS_ONNXRUNTIME_LIBRARY` when it is set;
-    /// otherwise `.runtime/lib/libonnxruntime.so` in the current folder and in each folder above
-    /// the executable (the project's runtime folder).
+    /// Where to look for `libonnxruntime.so` (see `EngineLibraryLocation`; the variable is `DMS_ONNXRUNTIME_LIBRARY`).
     public static func defaultLibraryCandidates(executable: URL = URL(fileURLWithPath: CommandLine.arguments[0])) -> [String] {
-        if let explicit = ProcessInfo.processInfo.environment["DMS_ONNXRUNTIME_LIBRARY"], !explicit.isEmpty {
-            return [explicit]
-        }
-        var candidates = [FileManager.default.currentDirectoryPath + "/.runtime/lib/libonnxruntime.so"]
-        var folder = executable.resolvingSymlinksInPath().deletingLastPathComponent()
-        while folder.path != "/" {
-            candidates.append(folder.appendingPathComponent(".runtime/lib/libonnxruntime.so").path)
-            folder.deleteLastPathComponent()
-        }
-        var unique: [String] = []
-        for candidate in candidates where !unique.contains(candidate) { unique.append(candidate) }
-        return unique
+        EngineLibraryLocation.candidates(fileName: "libonnxruntime.so", environmentVariable: "DMS_ONNXRUNTIME_LIBRARY", executable: executable)
     }
 
     public func canLoad(_ files: ModelArtifacts.EngineFiles) -> Bool {

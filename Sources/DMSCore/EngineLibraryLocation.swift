@@ -1,0 +1,24 @@
+import Foundation
+
+/// Where an engine's shared library is looked for, the same way for every engine: only the path
+/// in the engine's environment variable when it is set; otherwise `.runtime/lib/<file name>` in
+/// the current folder and in each folder above the executable (the project's runtime folder,
+/// filled by `scripts/bootstrap.sh`).
+public enum EngineLibraryLocation {
+    public static func candidates(
+        fileName: String, environmentVariable: String, executable: URL = URL(fileURLWithPath: CommandLine.arguments[0])
+    ) -> [String] {
+        if let explicit = ProcessInfo.processInfo.environment[environmentVariable], !explicit.isEmpty {
+            return [explicit]
+        }
+        var candidates = [FileManager.default.currentDirectoryPath + "/.runtime/lib/\(fileName)"]
+        var folder = executable.resolvingSymlinksInPath().deletingLastPathComponent()
+        while folder.path != "/" {
+            candidates.append(folder.appendingPathComponent(".runtime/lib/\(fileName)").path)
+            folder.deleteLastPathComponent()
+        }
+        var unique: [String] = []
+        for candidate in candidates where !unique.contains(candidate) { unique.append(candidate) }
+        return unique
+    }
+}
