@@ -190,16 +190,23 @@ def main():
     parser.add_argument("--duration", "-d", type=float, default=20.0, help="seconds of measured load")
     parser.add_argument("--pid", type=int, help="server process id, to report its CPU use")
     parser.add_argument("--label", default="", help="free text copied into the JSON result")
-    parser.add_argument("--json", action="store_true", help="print one JSON object")
+    parser.add_argument("--rep", type=int, default=0, help="repetition number, copied into the JSON result")
+    parser.add_argument("--json", action="store_true",
+                        help="print one JSON object (and a one-line summary on standard error)")
     args = parser.parse_args()
 
     models = [m for m in args.models.split(",") if m]
     with open(args.image, "rb") as f:
         body, content_type = multipart("input0", os.path.basename(args.image), f.read())
     result = run_load(args.url, models, body, content_type, args.concurrency, args.duration, args.pid)
-    result["label"] = args.label
+    result["label"], result["rep"] = args.label, args.rep
     if args.json:
         print(json.dumps(result))
+        m = result["models"]
+        cpu = f", server CPU {result['server_cpu_pct']:.0f}%" if args.pid else ""
+        print(f"   c={args.concurrency}: " + ", ".join(
+            f"{name} {m[name]['rps']:.1f} req/s p50 {m[name]['p50_ms']:.0f} ms" for name in models)
+            + f", errors {m['total']['errors']}{cpu}", file=sys.stderr)
         return 0
     print(f"concurrency {args.concurrency}, {args.duration:g} s, machine busy {result['machine_busy_pct']:.0f}%, "
           f"load generator CPU {result['client_cpu_pct']:.0f}% of a core")
