@@ -8,7 +8,7 @@ public struct DMSError: Error, Sendable, CustomStringConvertible {
     /// without breaking exhaustive switches in other modules.
     public struct Code: Hashable, Sendable, CustomStringConvertible {
         private enum Wrapped: Hashable, Sendable {
-            case invalidInput, notFound, payloadTooLarge, unavailable, resourceExhausted
+            case invalidInput, notFound, payloadTooLarge, unavailable, resourceExhausted, deadlineExceeded
             case unsupported, invalidModel, engineFailure, internalError
         }
 
@@ -25,6 +25,8 @@ public struct DMSError: Error, Sendable, CustomStringConvertible {
         public static let unavailable = Code(.unavailable)
         /// A bounded queue is full; the client should retry later.
         public static let resourceExhausted = Code(.resourceExhausted)
+        /// The request's deadline passed before it could be served.
+        public static let deadlineExceeded = Code(.deadlineExceeded)
         /// A feature that this server does not support (yet).
         public static let unsupported = Code(.unsupported)
         /// A model archive, signature or model file is broken; raised while loading.
@@ -41,6 +43,7 @@ public struct DMSError: Error, Sendable, CustomStringConvertible {
             case .payloadTooLarge: "payload too large"
             case .unavailable: "unavailable"
             case .resourceExhausted: "resource exhausted"
+            case .deadlineExceeded: "deadline exceeded"
             case .unsupported: "unsupported"
             case .invalidModel: "invalid model"
             case .engineFailure: "engine failure"

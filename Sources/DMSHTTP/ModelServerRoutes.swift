@@ -1,5 +1,7 @@
 import DMSCore
 import DMSRuntime
+import Foundation
+import HTTPTypes
 import Hummingbird
 import Synchronization
 
@@ -53,6 +55,7 @@ public final class ModelServerRoutes: Sendable {
 
     private func predict(_ request: Request, context: BasicRequestContext) async throws -> Response {
         let name = try context.parameters.require("model")
+        let deadline = try Self.deadline(request.headers[Self.timeoutHeader])
         guard repository.model(named: name) != nil else {
             throw DMSError(.notFound, "no model named '\(name)'; this server serves \(repository.models.map(\.name).joined(separator: ", "))")
         }
@@ -69,7 +72,7 @@ public final class ModelServerRoutes: Sendable {
         predictionRequest.acceptedTypes = (request.headers[.accept] ?? "").split(separator: ",").map {
             String($0.split(separator: ";")[0]).trimmingCharacters(in: .whitespaces)
         }
-        switch try await repository.predict(modelName: name, request: predictionRequest) {
+        switch try await repository.predict(modelName: name, request: predictionRequest, deadline: deadline) {
         case .json(let document):
             return .json(document)
         case .bytes(let bytes, let contentType):
@@ -77,6 +80,19 @@ public final class ModelServerRoutes: Sendable {
                 status: .ok, headers: [.contentType: contentType, .contentLength: String(bytes.count)],
                 body: .init(byteBuffer: ByteBuffer(bytes: bytes)))
         }
+    }
+
+    /// The request header giving a time budget in milliseconds, counted from its arrival: a
+    /// request still queued when it runs out is answered 504 DeadlineExceeded without an
+    /// engine call.
+    public static let timeoutHeader = HTTPField.Name("X-Request-Timeout-Ms")!
+
+    private static func deadline(_ value: String?) throws(DMSError) -> ContinuousClock.Instant? {
+        guard let value else { return nil }
+        guard let milliseconds = Int(value.trimmingCharacters(in: .whitespaces)), milliseconds >= 0 else {
+            throw DMSError(.invalidInput, "\(timeoutHeader) must be a whole number of milliseconds, got '\(value)'")
+        }
+        return .now + .milliseconds(milliseconds)
     }
 
     /// Answers 405 with an `Allow` header for every method but `allowed` on a known path

@@ -28,10 +28,12 @@ public struct WireError: HTTPResponseError, Sendable {
             case .payloadTooLarge: (.contentTooLarge, "PayloadTooLarge")
             case .unavailable: (.serviceUnavailable, "ServiceUnavailable")
             case .resourceExhausted: (.serviceUnavailable, "ServiceUnavailable")
+            case .deadlineExceeded: (.gatewayTimeout, "DeadlineExceeded")
             case .unsupported: (.notImplemented, "NotImplemented")
             default: (.internalServerError, "InternalServerError")
             }
-        self.init(status: status, type: type, message: error.message)
+        // A full queue clears quickly: clients may retry after a second.
+        self.init(status: status, type: type, message: error.message, headers: error.code == .resourceExhausted ? [.retryAfter: "1"] : [:])
     }
 
     /// The wire form of an error raised by the HTTP stack itself (unknown route, body over the

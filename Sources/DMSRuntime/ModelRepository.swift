@@ -23,13 +23,18 @@ public final class ModelRepository: Sendable {
     private let engines: [any InferenceEngine]
     private let makeService: ServiceFactory
     private let requestedService: String?
+    private let maxQueuedRequests: Int
 
-    public init(specs: [ModelSpec], store: ModelStore, engines: [any InferenceEngine], requestedService: String?, makeService: @escaping ServiceFactory) {
+    public init(
+        specs: [ModelSpec], store: ModelStore, engines: [any InferenceEngine], requestedService: String?, maxQueuedRequests: Int = 100,
+        makeService: @escaping ServiceFactory
+    ) {
         self.models = specs.map { ServedModel(name: $0.name, location: $0.location) }
         self.modelsByName = Dictionary(uniqueKeysWithValues: models.map { ($0.name, $0) })
         self.store = store
         self.engines = engines
         self.requestedService = requestedService
+        self.maxQueuedRequests = maxQueuedRequests
         self.makeService = makeService
     }
 
@@ -67,7 +72,7 @@ public final class ModelRepository: Sendable {
         }
         let predictor = try await Self.runBlocking { () throws(DMSError) in try engine.load(artifacts) }
         let service = try makeService(artifacts, predictor.description, requestedService)
-        let worker = ModelWorker(name: model.name, predictor: predictor)
+        let worker = ModelWorker(name: model.name, predictor: predictor, maxQueuedRequests: maxQueuedRequests)
         model.markReady(.init(artifacts: artifacts, service: service, worker: worker))
         logger.info(
             "model ready",
@@ -75,8 +80,8 @@ public final class ModelRepository: Sendable {
     }
 
     /// Answers one prediction request: preprocess, validate against the signature, run on the
-    /// model's worker, postprocess.
-    public func predict(modelName: String, request: PredictionRequest) async throws(DMSError) -> PredictionResponse {
+    /// model's worker (unless its queue is full or `deadline` passes first), postprocess.
+    public func predict(modelName: String, request: PredictionRequest, deadline: ContinuousClock.Instant? = nil) async throws(DMSError) -> PredictionResponse {
         guard let model = modelsByName[modelName] else {
             throw DMSError(.notFound, "no model named '\(modelName)'; this server serves \(models.map(\.name).joined(separator: ", "))")
         }
@@ -89,7 +94,7 @@ public final class ModelRepository: Sendable {
         }
         let inputs = try ready.service.preprocess(request)
         try ready.artifacts.signature.validate(inputs: inputs)
-        let outputs = try await ready.worker.predict(inputs)
+        let outputs = try await ready.worker.predict(inputs, deadline: deadline)
         return try ready.service.postprocess(outputs, for: request)
     }
 

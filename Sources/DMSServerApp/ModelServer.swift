@@ -40,6 +40,7 @@ public struct ModelServer: Sendable {
                 ONNXEngine(libraryCandidates: ONNXEngine.defaultLibraryCandidates(), logger: logger),
             ],
             requestedService: configuration.service,
+            maxQueuedRequests: configuration.queueSize,
             makeService: BuiltInServices.factory(maxImagePixels: configuration.maxImagePixels))
         let failures = await loadModels(repository)
         if !failures.isEmpty && !configuration.allowModelFailures {

@@ -58,6 +58,9 @@ public struct ServerCommand: AsyncParsableCommand {
     @Option(name: .customLong("download-timeout"), help: "Seconds a download may go without receiving data before it fails.")
     var downloadTimeout: Int = 60
 
+    @Option(name: .customLong("queue-size"), help: "Requests that may wait for each model; more are refused at once with 503 and Retry-After.")
+    var queueSize: Int = 100
+
     @Flag(name: .customLong("force-download"), help: "Download remote models again instead of revalidating the cached copies.")
     var forceDownload = false
 
@@ -88,8 +91,8 @@ public struct ServerCommand: AsyncParsableCommand {
         } catch {
             throw ValidationError("\(error)")
         }
-        guard maxRequestSize > 0, maxImagePixels > 0, maxDownloadSize > 0, downloadTimeout > 0 else {
-            throw ValidationError("--max-request-size, --max-image-pixels, --max-download-size and --download-timeout must be positive")
+        guard maxRequestSize > 0, maxImagePixels > 0, maxDownloadSize > 0, downloadTimeout > 0, queueSize > 0 else {
+            throw ValidationError("--max-request-size, --max-image-pixels, --max-download-size, --download-timeout and --queue-size must be positive")
         }
     }
 
@@ -108,7 +111,8 @@ public struct ServerCommand: AsyncParsableCommand {
             maxRequestBytes: maxRequestSize,
             maxImagePixels: maxImagePixels,
             allowModelFailures: allowModelFailures,
-            downloads: DownloadSettings(maxBytes: maxDownloadSize, stallTimeout: .seconds(Int64(downloadTimeout)), forceRefresh: forceDownload))
+            downloads: DownloadSettings(maxBytes: maxDownloadSize, stallTimeout: .seconds(Int64(downloadTimeout)), forceRefresh: forceDownload),
+            queueSize: queueSize)
         let logFile = try RotatingLogFile(path: self.logFile, schedule: LogRotationSchedule(parsing: logRotationTime))
         DMSLogHandler.bootstrap(logFile: logFile, level: try DMSLogLevel(parsing: logLevel).loggerLevel, toStandardError: true)
         try await ModelServer(configuration: configuration).run()

@@ -19,11 +19,13 @@ public struct ServerConfiguration: Sendable {
     public var allowModelFailures: Bool
     /// How remote archives are fetched and revalidated.
     public var downloads: DownloadSettings
+    /// Requests that may wait for each model's worker; more are refused with 503.
+    public var queueSize: Int
 
     public init(
         models: [ModelRepository.ModelSpec], service: String? = nil, host: String = "127.0.0.1", port: Int = 8080,
         modelStore: URL = ModelStore.defaultRoot, maxRequestBytes: Int = 10 << 20, maxImagePixels: Int = 40_000_000,
-        allowModelFailures: Bool = false, downloads: DownloadSettings = DownloadSettings()
+        allowModelFailures: Bool = false, downloads: DownloadSettings = DownloadSettings(), queueSize: Int = 100
     ) {
         self.models = models
         self.service = service
@@ -34,5 +36,6 @@ public struct ServerConfiguration: Sendable {
         self.maxImagePixels = maxImagePixels
         self.allowModelFailures = allowModelFailures
         self.downloads = downloads
+        self.queueSize = queueSize
     }
 }

@@ -101,3 +101,15 @@ def test_server_still_answers_after_every_error(limited_server):
     response = post(limited_server, "/digits/predict", files={"input0": ("d.png", SAMPLE)})
     assert response.status_code == 200
     assert response.json()["prediction"][0][0]["class"] == "7"
+
+
+def test_request_whose_deadline_passed_gets_504_without_an_engine_call(limited_server):
+    response = post(limited_server, "/digits/predict", files={"input0": ("d.png", SAMPLE)}, headers={"X-Request-Timeout-Ms": "0"})
+    assert_error(response, 504, "DeadlineExceeded", "deadline")
+    generous = post(limited_server, "/digits/predict", files={"input0": ("d.png", SAMPLE)}, headers={"X-Request-Timeout-Ms": "60000"})
+    assert generous.status_code == 200
+
+
+def test_malformed_timeout_header(limited_server):
+    response = post(limited_server, "/digits/predict", files={"input0": ("d.png", SAMPLE)}, headers={"X-Request-Timeout-Ms": "soon"})
+    assert_error(response, 400, "InvalidInput", "X-Request-Timeout-Ms")
