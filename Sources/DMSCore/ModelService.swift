@@ -39,8 +39,8 @@ public struct PredictionRequest: Sendable {
     }
 
     public var parts: [Part]
-    /// The media types the client accepts for the response (its `Accept` header), most
-    /// preferred first; empty when it did not say.
+    /// The media types the client accepts for the response (its `Accept` header), in the order
+    /// written, parameters such as `q` dropped; empty when it did not say.
     public var acceptedTypes: [String]
 
     public init(parts: [Part], acceptedTypes: [String] = []) {

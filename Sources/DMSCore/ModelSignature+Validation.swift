@@ -6,6 +6,10 @@ extension ModelSignature {
         guard tensors.count == inputs.count else {
             throw DMSError(.invalidInput, "the model takes \(inputs.count) input(s), got \(tensors.count)")
         }
+        let batchSizes = Set(zip(tensors, inputs).compactMap { tensor, spec in spec.hasDynamicBatch ? tensor.shape.first : nil })
+        guard batchSizes.count <= 1 else {
+            throw DMSError(.invalidInput, "the inputs have different batch sizes \(batchSizes.sorted()); they must share one")
+        }
         for (index, (tensor, spec)) in zip(tensors, inputs).enumerated() {
             guard tensor.dataType == spec.dataType else {
                 throw DMSError(.invalidInput, "input\(index) ('\(spec.name)') is \(tensor.dataType.rawValue); the model expects \(spec.dataType.rawValue)")

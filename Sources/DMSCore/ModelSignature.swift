@@ -91,7 +91,7 @@ public struct ModelSignature: Sendable, Equatable {
                 guard seen.insert(spec.name).inserted else {
                     throw DMSError(.invalidModel, "\(field).data_name '\(spec.name)' appears twice")
                 }
-                if let bad = spec.shape.dropFirst().first(where: { $0 < -1 }) ?? spec.shape.first(where: { $0 < -1 }) {
+                if let bad = spec.shape.first(where: { $0 < -1 }) {
                     throw DMSError(.invalidModel, "\(field).data_shape has a negative dimension \(bad)")
                 }
             }
@@ -101,6 +101,9 @@ public struct ModelSignature: Sendable, Equatable {
             let field = "\(fileName): inputs[\(index)].data_shape"
             guard spec.shape.count == 4 else {
                 throw DMSError(.invalidModel, "\(field) must be [batch, channels, height, width] for image/jpeg inputs, got \(spec.shape)")
+            }
+            guard spec.dataType == .float32 else {
+                throw DMSError(.invalidModel, "\(fileName): inputs[\(index)].data_type must be FP32 for image/jpeg inputs (images become 0-255 floats), got \(spec.dataType.rawValue)")
             }
             guard spec.shape[1] == 1 || spec.shape[1] == 3 else {
                 throw DMSError(.invalidModel, "\(field) must have 1 or 3 channels for image/jpeg inputs, got \(spec.shape[1])")

@@ -19,7 +19,7 @@ struct ErrorMiddleware<Context: RequestContext>: RouterMiddleware {
             return try WireError(error).response(from: request, context: context)
         } catch {
             context.logger.error("unexpected error", metadata: ["path": "\(request.uri.path)", "error": "\(error)"])
-            return try WireError(status: .internalServerError, type: "InternalServerError", message: "internal error: \(error)")
+            return try WireError(status: .internalServerError, type: "InternalServerError", message: "internal error; see the server's log")
                 .response(from: request, context: context)
         }
     }

@@ -38,17 +38,16 @@ public final class ModelServerRoutes: Sendable {
     }
 
     private func ping() -> Response {
-        let unready = repository.models.filter { !$0.state.isReady }
-        guard !unready.isEmpty else {
-            return .json(.object([("health", .string("healthy!"))]))
-        }
-        let details = unready.map { model -> (key: String, value: JSONValue) in
+        let details = repository.models.compactMap { model -> (key: String, value: JSONValue)? in
             switch model.state {
+            case .ready: nil
             case .failed(let reason): (model.name, .string("failed: \(reason)"))
             case .loading: (model.name, .string("loading"))
             case .unloading: (model.name, .string("unloading"))
-            case .ready: (model.name, .string("ready"))
             }
+        }
+        guard !details.isEmpty else {
+            return .json(.object([("health", .string("healthy!"))]))
         }
         return .json(.object([("health", .string("unhealthy!")), ("models", .object(details))]), status: .serviceUnavailable)
     }
@@ -69,8 +68,9 @@ public final class ModelServerRoutes: Sendable {
             throw DMSError(.payloadTooLarge, "the request body is larger than the limit of \(configuration.maxBodyBytes) bytes")
         }
         var predictionRequest = try PredictionRequest(httpBody: body, contentType: request.headers[.contentType])
-        predictionRequest.acceptedTypes = (request.headers[.accept] ?? "").split(separator: ",").map {
-            String($0.split(separator: ";")[0]).trimmingCharacters(in: .whitespaces)
+        predictionRequest.acceptedTypes = (request.headers[.accept] ?? "").split(separator: ",").compactMap { item in
+            let mediaType = item.prefix { $0 != ";" }.trimmingCharacters(in: .whitespaces)
+            return mediaType.isEmpty ? nil : mediaType
         }
         switch try await repository.predict(modelName: name, request: predictionRequest, deadline: deadline) {
         case .json(let document):

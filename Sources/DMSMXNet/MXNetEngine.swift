@@ -53,6 +53,9 @@ public struct MXNetEngine: InferenceEngine {
         try checkParametersMagic(parameters, fileName: parametersURL.lastPathComponent)
         let symbol = try MXNetSymbol(json: symbolData, fileName: symbolURL.lastPathComponent)
         let signature = artifacts.signature
+        for input in signature.inputs where input.dataType != .float32 {
+            throw DMSError(.invalidModel, "signature.json: input '\(input.name)' is \(input.dataType.rawValue); MXNet's predict API takes FP32 inputs only")
+        }
         for input in signature.inputs where !symbol.variableNames.contains(input.name) {
             throw DMSError(.invalidModel, "signature.json: input '\(input.name)' is not an input of \(symbolURL.lastPathComponent)")
         }

@@ -17,6 +17,9 @@ public enum ImageOutput {
             throw DMSError(.internalError, "output '\(name)' has shape \(shape); an image output needs 1 or 3 channels")
         }
         let (batch, channels, height, width) = planar ? (shape[0], shape[1], shape[2], shape[3]) : (shape[0], shape[3], shape[1], shape[2])
+        guard batch > 0, height > 0, width > 0 else {
+            throw DMSError(.internalError, "output '\(name)' has shape \(shape); an image output needs a positive batch, height and width")
+        }
         let values = try intensities(tensor, name: name)
         let perImage = channels * height * width
         return (0..<batch).map { item in

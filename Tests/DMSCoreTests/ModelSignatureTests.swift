@@ -54,6 +54,8 @@ struct ModelSignatureTests {
         expectError(#"{"inputs": [{"data_name": "d", "data_shape": [0, 3, 2, 2]}], "input_type": "image/gif", \#(output)}"#, mentioning: "'input_type' is 'image/gif'")
         expectError(#"{"inputs": [{"data_name": "d", "data_shape": [0, 3, 2, 2]}, {"data_name": "d", "data_shape": [0, 3, 2, 2]}], "input_type": "image/jpeg", \#(output)}"#, mentioning: "appears twice")
         expectError(#"{"inputs": [{"data_name": "d", "data_shape": [-2, 3, 2, 2]}], "input_type": "image/jpeg", \#(output)}"#, mentioning: "negative dimension")
+        expectError(#"{"inputs": [{"data_name": "d", "data_shape": [0, 3, 2, 2], "data_type": "INT32"}], "input_type": "image/jpeg", \#(output)}"#, mentioning: "must be FP32 for image/jpeg")
+        expectError(#"{"inputs": [{"data_name": "d", "data_shape": [0, 3, 2, 2], "data_type": "complex"}], "input_type": "image/jpeg", \#(output)}"#, mentioning: "data_type must be one of")
     }
 
     @Test func jsonInputsMayHaveDynamicDimensions() throws {
@@ -83,5 +85,6 @@ struct ModelSignatureTests {
         #expect(throws: DMSError.self) { try signature.validate(inputs: [Tensor(shape: [1, 1, 2, 3], floats: Array(repeating: 0, count: 6))]) }
         #expect(throws: DMSError.self) { try signature.validate(inputs: [Tensor(shape: [1, 4], floats: Array(repeating: 0, count: 4))]) }
         #expect(throws: DMSError.self) { try signature.validate(inputs: []) }
+        #expect(throws: DMSError.self) { try signature.validate(inputs: [Tensor(dataType: .int32, shape: [1, 1, 2, 2], bytes: Array(repeating: 0, count: 16))]) }
     }
 }

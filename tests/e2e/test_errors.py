@@ -113,3 +113,9 @@ def test_request_whose_deadline_passed_gets_504_without_an_engine_call(limited_s
 def test_malformed_timeout_header(limited_server):
     response = post(limited_server, "/digits/predict", files={"input0": ("d.png", SAMPLE)}, headers={"X-Request-Timeout-Ms": "soon"})
     assert_error(response, 400, "InvalidInput", "X-Request-Timeout-Ms")
+
+
+def test_odd_accept_headers_are_harmless(limited_server):
+    for accept in (";", "text/html,;", ",,", "image/jpeg;q=0.5"):
+        response = post(limited_server, "/digits/predict", files={"input0": ("d.png", SAMPLE)}, headers={"Accept": accept})
+        assert response.status_code == 200, (accept, response.text)

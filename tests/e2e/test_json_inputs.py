@@ -89,6 +89,8 @@ def test_mxnet_model_with_two_inputs_and_two_outputs(start_server, test_models):
         outputs = {o["name"]: np.array(o["data"], dtype=np.float32).reshape(o["shape"]) for o in response.json()["prediction"]}
         assert np.array_equal(outputs["sum"], np.add(a, b, dtype=np.float32))
         assert np.array_equal(outputs["product"], np.multiply(a, b, dtype=np.float32))
+    uneven = requests.post(f"{server.url}/add-mul/predict", json={"a": a, "b": b + b}, timeout=60)
+    assert uneven.status_code == 400 and "different batch sizes" in uneven.json()["message"]
     missing = requests.post(f"{server.url}/add-mul/predict", json={"a": a}, timeout=60)
     assert missing.status_code == 400 and "missing input1 ('b')" in missing.json()["message"]
     assert server.stop() == 0
