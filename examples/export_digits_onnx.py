@@ -37,6 +37,7 @@ import mxnet as mx  # noqa: E402
 import numpy as np  # noqa: E402
 import onnx  # noqa: E402
 import onnxruntime as ort  # noqa: E402
+from train_digits import to_json  # noqa: E402  (this folder is on sys.path when run as a script)
 
 # The exporter calls onnx.mapping.NP_TYPE_TO_TENSOR_TYPE, deprecated since onnx 1.13.
 warnings.filterwarnings("ignore", category=DeprecationWarning, module=r"onnx\.mapping")
@@ -44,18 +45,6 @@ warnings.filterwarnings("ignore", message=r".*mapping\..* is now deprecated", ca
 
 MODELS = ("digits-mlp", "digits-cnn")
 EXPORTER_OPSET = 13  # mxnet 1.9.1's translations: _op_translations_opset13.py (falls back to 12)
-
-
-def to_json(value, indent=0):
-    """JSON text with one key per line but lists of numbers kept on one line (as train_digits.py)."""
-    pad = "  " * (indent + 1)
-    if isinstance(value, dict) and value:
-        items = [f"{pad}{json.dumps(k)}: {to_json(v, indent + 1)}" for k, v in value.items()]
-        return "{\n" + ",\n".join(items) + "\n" + "  " * indent + "}"
-    if isinstance(value, list) and value and not all(isinstance(v, (int, float)) for v in value):
-        items = [pad + to_json(v, indent + 1) for v in value]
-        return "[\n" + ",\n".join(items) + "\n" + "  " * indent + "]"
-    return json.dumps(value)
 
 
 def graph_io(model):
