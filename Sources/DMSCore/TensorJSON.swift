@@ -42,13 +42,10 @@ public enum TensorJSON {
         guard !shape.isEmpty else {
             throw DMSError(.invalidInput, "\(inputName): not a JSON array; \(expected)")
         }
-        let count = shape.reduce(1) { $0.multipliedReportingOverflow(by: $1).partialValue }
-        guard count <= limits.maxElements else {
-            throw DMSError(.payloadTooLarge, "\(inputName): \(count) elements is over the limit of \(limits.maxElements)")
-        }
+        // Counted while flattening rather than from the first element's path, so a ragged array
+        // is reported as ragged and the limit holds however the nesting lies.
         var scalars: [Any] = []
-        scalars.reserveCapacity(count)
-        try flatten(value, shape: shape, depth: 0, into: &scalars, inputName: inputName, expected: expected)
+        try flatten(value, shape: shape, depth: 0, into: &scalars, limit: limits.maxElements, inputName: inputName, expected: expected)
         if shape.count == spec.shape.count - 1 {
             shape.insert(1, at: 0)
         }
@@ -59,17 +56,22 @@ public enum TensorJSON {
             throw DMSError(.invalidInput, "\(inputName): got shape \(shape); \(expected)")
         }
         var bytes: [UInt8] = []
-        bytes.reserveCapacity(count * spec.dataType.byteWidth)
+        bytes.reserveCapacity(scalars.count * spec.dataType.byteWidth)
         for (index, scalar) in scalars.enumerated() {
             try append(scalar, as: spec.dataType, to: &bytes, where: "\(inputName)[\(index)]", expected: expected)
         }
         return Tensor(dataType: spec.dataType, shape: shape, bytes: bytes)
     }
 
-    private static func flatten(_ value: Any, shape: [Int], depth: Int, into scalars: inout [Any], inputName: String, expected: String) throws(DMSError) {
+    private static func flatten(
+        _ value: Any, shape: [Int], depth: Int, into scalars: inout [Any], limit: Int, inputName: String, expected: String
+    ) throws(DMSError) {
         if depth == shape.count {
             guard !(value is [Any]) else {
                 throw DMSError(.invalidInput, "\(inputName): ragged array (deeper nesting than its first element); \(expected)")
+            }
+            guard scalars.count < limit else {
+                throw DMSError(.payloadTooLarge, "\(inputName): more elements than the limit of \(limit)")
             }
             scalars.append(value)
             return
@@ -78,7 +80,7 @@ public enum TensorJSON {
             throw DMSError(.invalidInput, "\(inputName): ragged array (dimension \(depth) should have \(shape[depth]) entries everywhere); \(expected)")
         }
         for element in array {
-            try flatten(element, shape: shape, depth: depth + 1, into: &scalars, inputName: inputName, expected: expected)
+            try flatten(element, shape: shape, depth: depth + 1, into: &scalars, limit: limit, inputName: inputName, expected: expected)
         }
     }
 

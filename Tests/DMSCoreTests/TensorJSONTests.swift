@@ -59,7 +59,8 @@ struct TensorJSONTests {
 
     @Test func enforcesLimits() {
         expectRefusal("[[[[1]]]]", .float32, [0, 1, 1, 1], mentioning: "deeper than 3", limits: .init(maxDepth: 3))
-        expectRefusal("[[1, 2, 3, 4]]", .float32, [0, 4], mentioning: "over the limit of 3", limits: .init(maxElements: 3))
+        expectRefusal("[[1, 2, 3, 4]]", .float32, [0, 4], mentioning: "limit of 3", limits: .init(maxElements: 3))
+        expectRefusal("[[1, 2, 3, 4], 5, 6]", .float32, [0, 4], mentioning: "ragged", limits: .init(maxElements: 5))
     }
 
     @Test func nonFiniteFloatsRoundTripAsStrings() throws {
