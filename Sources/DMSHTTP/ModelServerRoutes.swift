@@ -55,9 +55,8 @@ public final class ModelServerRoutes: Sendable {
     private func predict(_ request: Request, context: BasicRequestContext) async throws -> Response {
         let name = try context.parameters.require("model")
         let deadline = try Self.deadline(request.headers[Self.timeoutHeader])
-        guard repository.model(named: name) != nil else {
-            throw DMSError(.notFound, "no model named '\(name)'; this server serves \(repository.models.map(\.name).joined(separator: ", "))")
-        }
+        // Before reading the body: an unknown model is answered without receiving the upload.
+        _ = try repository.requireModel(named: name)
         if let declared = request.headers[.contentLength].flatMap(Int.init), declared > configuration.maxBodyBytes {
             throw DMSError(.payloadTooLarge, "the request body is \(declared) bytes; the limit is \(configuration.maxBodyBytes)")
         }

@@ -40,6 +40,14 @@ public final class ModelRepository: Sendable {
 
     public func model(named name: String) -> ServedModel? { modelsByName[name] }
 
+    /// The model named `name`, or a `.notFound` error listing the models this server serves.
+    public func requireModel(named name: String) throws(DMSError) -> ServedModel {
+        guard let model = modelsByName[name] else {
+            throw DMSError(.notFound, "no model named '\(name)'; this server serves \(models.map(\.name).joined(separator: ", "))")
+        }
+        return model
+    }
+
     /// Loads every model, one after another (engines load faster alone than side by side on a
     /// small machine). Returns the failures; each failed model stays registered with its reason.
     @discardableResult
@@ -82,9 +90,7 @@ public final class ModelRepository: Sendable {
     /// Answers one prediction request: preprocess, validate against the signature, run on the
     /// model's worker (unless its queue is full or `deadline` passes first), postprocess.
     public func predict(modelName: String, request: PredictionRequest, deadline: ContinuousClock.Instant? = nil) async throws(DMSError) -> PredictionResponse {
-        guard let model = modelsByName[modelName] else {
-            throw DMSError(.notFound, "no model named '\(modelName)'; this server serves \(models.map(\.name).joined(separator: ", "))")
-        }
+        let model = try requireModel(named: modelName)
         guard let ready = model.readyModel else {
             switch model.state {
             case .failed(let reason): throw DMSError(.unavailable, "model '\(modelName)' failed to load: \(reason)")
