@@ -7,6 +7,7 @@ let package = Package(
     products: [
         .executable(name: "deep-model-server", targets: ["deep-model-server"]),
         .executable(name: "deep-model-export", targets: ["deep-model-export"]),
+        .executable(name: "deep-model-bench", targets: ["deep-model-bench"]),
         .library(name: "DMSServerApp", targets: ["DMSServerApp"]),
     ],
     dependencies: [
@@ -96,6 +97,10 @@ let package = Package(
         ),
         .executableTarget(
             name: "deep-model-export",
+            dependencies: ["DMSServerApp"]
+        ),
+        .executableTarget(
+            name: "deep-model-bench",
             dependencies: ["DMSServerApp"]
         ),
         .testTarget(name: "DMSCoreTests", dependencies: ["DMSCore"]),

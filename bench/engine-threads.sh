@@ -22,15 +22,12 @@
 # drift does not favour one. Results: WORK/results.jsonl (one JSON object per run) and a table.
 #
 # Environment knobs: CONFIGS="unset PASSIVE ACTIVE" REPEATS=2 DURATION=20 CONCURRENCY="1 8"
-# WARMUP=5. Run it alone on the machine: another CPU user ruins the numbers.
+# WARMUP=5; DMS_SERVER_BINARY and DMS_EXPORT_BINARY replace the debug build's binaries.
+# Run it alone on the machine: another CPU user ruins the numbers.
 #
-# Steps done once (skipped when WORK already holds them):
-#   WORK/models/resnet18       scripts/make_test_models.py --resnet (random weights, fixed seed)
-#   WORK/models/resnet18-onnx  mx.onnx.export_model through examples/export_digits_onnx.py's
-#                              export() (dynamic batch, opset re-stamped 13, real I/O names in
-#                              signature.json), checked against MXNet with onnxruntime
-#   WORK/resnet18.model, WORK/resnet18-onnx.model   packed with deep-model-export
-#   WORK/cat.jpg               a 240x232 JPEG made with PIL (resized to 224x224 by the server)
+# Models and image: bench/make-models.sh (done once, skipped when WORK already holds them):
+# WORK/resnet18.model and WORK/resnet18-onnx.model (ResNet-18, random weights, and its ONNX
+# export, packed with the debug build's deep-model-export) and WORK/cat.jpg.
 set -euo pipefail
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -41,8 +38,8 @@ DURATION="${DURATION:-20}"
 CONCURRENCY="${CONCURRENCY:-1 8}"
 WARMUP="${WARMUP:-5}"
 PY="$ROOT/.runtime/venv/bin/python"
-SERVER="$ROOT/.build/debug/deep-model-server"
-EXPORT="$ROOT/.build/debug/deep-model-export"
+SERVER="${DMS_SERVER_BINARY:-$ROOT/.build/debug/deep-model-server}"
+EXPORT="${DMS_EXPORT_BINARY:-$ROOT/.build/debug/deep-model-export}"
 LOAD="$ROOT/bench/engine_threads_load.py"
 RESULTS="$WORK/results.jsonl"
 
@@ -50,45 +47,7 @@ mkdir -p "$WORK"
 cd "$ROOT"
 
 # --- models and image ------------------------------------------------------------------------
-if [ ! -f "$WORK/models/resnet18/resnet18-0000.params" ]; then
-    "$PY" scripts/make_test_models.py "$WORK/models" --resnet
-fi
-if [ ! -f "$WORK/models/resnet18-onnx/resnet18.onnx" ]; then
-    "$PY" - "$WORK/models" <<'EOF'
-import os, sys, warnings
-import numpy as np
-sys.path.insert(0, os.path.join(os.getcwd(), "examples"))
-import export_digits_onnx as ex  # export(): export_model, opset 13 re-stamp, tidy, signature.json, synset.txt
-
-models = sys.argv[1]
-onnx_path, signature = ex.export(models, "resnet18")  # writes MODELS/resnet18-onnx/
-import onnxruntime as ort
-x = np.random.RandomState(0).uniform(0, 255, (2, 3, 224, 224)).astype(np.float32)
-session = ort.InferenceSession(onnx_path, providers=["CPUExecutionProvider"])
-(y,) = session.run(None, {signature["inputs"][0]["data_name"]: x})
-reference = ex.mxnet_forward(models, "resnet18", x)
-diff = float(np.abs(y - reference).max())
-print(f"  onnxruntime vs MXNet on 2 random images: max |diff| {diff:.3g} (logits up to {np.abs(reference).max():.0f})")
-if diff > 1e-3:
-    sys.exit("the ONNX export does not match MXNet")
-EOF
-fi
-for name in resnet18 resnet18-onnx; do
-    if [ ! -f "$WORK/$name.model" ]; then
-        "$EXPORT" --model-name "$name" --model-path "$WORK/models/$name" --output "$WORK" 2>/dev/null
-    fi
-done
-if [ ! -f "$WORK/cat.jpg" ]; then
-    "$PY" - "$WORK/cat.jpg" <<'EOF'
-import sys
-import numpy as np
-from PIL import Image
-noise = np.random.RandomState(1).randint(0, 256, (240, 232, 3))
-y, x = np.mgrid[0:240, 0:232]
-pixels = ((np.stack([x, y, x + y], -1) * 0.5 + noise * 0.3) % 256).astype(np.uint8)
-Image.fromarray(pixels).save(sys.argv[1], quality=90)
-EOF
-fi
+"$ROOT/bench/make-models.sh" "$WORK" "$EXPORT"
 
 # --- one server per configuration --------------------------------------------------------------
 config_env() {  # the environment a configuration adds

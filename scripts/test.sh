@@ -20,3 +20,6 @@ export DMS_SERVER_BINARY="$(swift build --show-bin-path)/deep-model-server"
 export DMS_EXPORT_BINARY="$(swift build --show-bin-path)/deep-model-export"
 export DMS_MXNET_LIBRARY="$ROOT/.runtime/lib/libmxnet.so"
 "$ROOT/.runtime/venv/bin/python" -m pytest -p no:cacheprovider "$ROOT/tests/e2e" "$@"
+
+echo "test: benchmark smoke run"
+"$ROOT/bench/run.sh" --smoke

@@ -1,11 +1,14 @@
 /// Turns requests into input tensors and output tensors into responses, for one model.
 ///
 /// Mirrors the seed's `_preprocess` / `_postprocess`; the runtime does the `_inference` step in
-/// between on the model's worker.
+/// between on the model's worker, where the prepared inputs of several requests may share one
+/// engine call (`InputBatch`); `postprocess` gets this request's rows of the outputs.
 public protocol ModelService: Sendable {
-    /// The tensors to feed the model, one per signature input in signature order, with shapes
-    /// that match the signature (batch size 1 for a single request).
-    func preprocess(_ request: PredictionRequest) throws(DMSError) -> [Tensor]
+    /// The inputs to feed the model, one per signature input in signature order, with shapes
+    /// that match the signature (batch size 1 for a single image). Runs on the request's task:
+    /// it should check and describe the inputs cheaply and leave heavy work (decoding an image)
+    /// to the input's writer, which runs on the model's worker.
+    func prepare(_ request: PredictionRequest) throws(DMSError) -> PreparedInputs
 
     /// The response for the model's outputs; `request` tells what the client accepts.
     func postprocess(_ outputs: [Tensor], for request: PredictionRequest) throws(DMSError) -> PredictionResponse

@@ -2,7 +2,8 @@ extension ModelSignature {
     /// Checks tensors about to go to an engine against the signature: one per input, of the declared data type,
     /// the declared rank, and every declared dimension except dynamic ones (0 or -1). Engines
     /// can abort the whole process on a wrong shape, so nothing reaches one unchecked.
-    public func validate(inputs tensors: [Tensor]) throws(DMSError) {
+    public func validate(inputs prepared: PreparedInputs) throws(DMSError) {
+        let tensors = prepared.inputs
         guard tensors.count == inputs.count else {
             throw DMSError(.invalidInput, "the model takes \(inputs.count) input(s), got \(tensors.count)")
         }

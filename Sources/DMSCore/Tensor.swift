@@ -39,6 +39,26 @@ public struct Tensor: Sendable, Equatable {
         self.init(dataType: .float32, shape: shape, bytes: bytes)
     }
 
+    /// A tensor of the given type and shape whose bytes are written by `initializer` straight
+    /// into the tensor's storage (every byte must be written: the storage starts uninitialized).
+    public init(dataType: DataType, shape: [Int], initializingBytesWith initializer: (UnsafeMutableRawBufferPointer) throws -> Void) rethrows {
+        let byteCount = Tensor.elementCount(of: shape) * dataType.byteWidth
+        let bytes = try [UInt8](unsafeUninitializedCapacity: byteCount) { buffer, initializedCount in
+            try initializer(UnsafeMutableRawBufferPointer(buffer))
+            initializedCount = byteCount
+        }
+        self.init(dataType: dataType, shape: shape, bytes: bytes)
+    }
+
+    /// Rows `range` of the first dimension, as a tensor of their own.
+    public func rows(_ range: Range<Int>) -> Tensor {
+        precondition(!shape.isEmpty && range.lowerBound >= 0 && range.upperBound <= shape[0], "row range out of the tensor's first dimension")
+        let rowBytes = shape[0] == 0 ? 0 : bytes.count / shape[0]
+        var rowShape = shape
+        rowShape[0] = range.count
+        return Tensor(dataType: dataType, shape: rowShape, bytes: Array(bytes[(range.lowerBound * rowBytes)..<(range.upperBound * rowBytes)]))
+    }
+
     /// The elements of a float32 tensor.
     public var floats: [Float] {
         precondition(dataType == .float32, "floats read from a \(dataType.rawValue) tensor")

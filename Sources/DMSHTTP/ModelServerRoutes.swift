@@ -6,7 +6,8 @@ import Hummingbird
 import Synchronization
 
 /// The REST API the seed documents: `POST /<model>/predict`, `GET /ping`,
-/// `GET /api-description`, with JSON errors for everything else.
+/// `GET /api-description`, with JSON errors for everything else; plus `GET /statistics`, what
+/// each model's scheduler is doing and has done.
 public final class ModelServerRoutes: Sendable {
     public let repository: ModelRepository
     public let configuration: HTTPConfiguration
@@ -20,19 +21,23 @@ public final class ModelServerRoutes: Sendable {
     }
 
     /// Registers the routes and the error middleware on a new router.
-    public func makeRouter() -> Router<BasicRequestContext> {
-        let router = Router()
+    public func makeRouter() -> Router<ModelServerRequestContext> {
+        let router = Router(context: ModelServerRequestContext.self)
         router.add(middleware: ErrorMiddleware())
         router.get("/ping") { [self] _, _ in ping() }
         router.get("/api-description") { [self] _, _ in
             let host = boundHost.withLock { $0 } ?? configuration.advertisedHost
             return Response.json(.object([("description", APIDescription.document(models: repository.models, host: host))]))
         }
+        router.get("/statistics") { [self] _, _ in
+            Response.json(.object([("models", .object(repository.models.map { ($0.name, ModelStatistics.document(for: $0)) }))]))
+        }
         router.post("/:model/predict") { [self] request, context in
             try await predict(request, context: context)
         }
         refuseOtherMethods(router, path: "/ping", allowed: .get)
         refuseOtherMethods(router, path: "/api-description", allowed: .get)
+        refuseOtherMethods(router, path: "/statistics", allowed: .get)
         refuseOtherMethods(router, path: "/:model/predict", allowed: .post)
         return router
     }
@@ -52,7 +57,7 @@ public final class ModelServerRoutes: Sendable {
         return .json(.object([("health", .string("unhealthy!")), ("models", .object(details))]), status: .serviceUnavailable)
     }
 
-    private func predict(_ request: Request, context: BasicRequestContext) async throws -> Response {
+    private func predict(_ request: Request, context: ModelServerRequestContext) async throws -> Response {
         let name = try context.parameters.require("model")
         let deadline = try Self.deadline(request.headers[Self.timeoutHeader])
         // Before reading the body: an unknown model is answered without receiving the upload.
@@ -71,7 +76,9 @@ public final class ModelServerRoutes: Sendable {
             let mediaType = item.prefix { $0 != ";" }.trimmingCharacters(in: .whitespaces)
             return mediaType.isEmpty ? nil : mediaType
         }
-        switch try await repository.predict(modelName: name, request: predictionRequest, deadline: deadline) {
+        let isClientConnected = context.isClientConnected
+        let response = try await repository.predict(modelName: name, request: predictionRequest, deadline: deadline) { !isClientConnected() }
+        switch response {
         case .json(let document):
             return .json(document)
         case .bytes(let bytes, let contentType):
@@ -96,7 +103,7 @@ public final class ModelServerRoutes: Sendable {
 
     /// Answers 405 with an `Allow` header for every method but `allowed` on a known path
     /// (Hummingbird's router would answer 404).
-    private func refuseOtherMethods(_ router: Router<BasicRequestContext>, path: RouterPath, allowed: HTTPRequest.Method) {
+    private func refuseOtherMethods(_ router: Router<ModelServerRequestContext>, path: RouterPath, allowed: HTTPRequest.Method) {
         let methods: [HTTPRequest.Method] = [.get, .post, .put, .delete, .patch]
         for method in methods where method != allowed {
             router.on(path, method: method) { request, _ -> Response in

@@ -6,12 +6,17 @@ import Logging
 public struct MXNetEngine: InferenceEngine {
     /// Paths tried in order for `libmxnet.so`.
     public var libraryCandidates: [String]
+    /// OpenMP threads per engine call (`OMP_NUM_THREADS`, unless set in the environment). MXNet
+    /// reads it once, when the library loads, so the first engine to load a model decides it
+    /// for the whole process.
+    public var threadCount: Int
     public var logger: Logger
 
     public var name: String { "MXNet" }
 
-    public init(libraryCandidates: [String], logger: Logger) {
+    public init(libraryCandidates: [String], threadCount: Int = ProcessInfo.processInfo.activeProcessorCount, logger: Logger) {
         self.libraryCandidates = libraryCandidates
+        self.threadCount = threadCount
         self.logger = logger
     }
 
@@ -27,7 +32,7 @@ public struct MXNetEngine: InferenceEngine {
 
     public func load(_ artifacts: ModelArtifacts) throws(DMSError) -> any ModelPredictor {
         let checked = try Self.checkFiles(artifacts)
-        let library = try MXNetLibrary.load(candidates: libraryCandidates, logger: logger)
+        let library = try MXNetLibrary.load(candidates: libraryCandidates, threadCount: threadCount, logger: logger)
         let predictor = try MXNetPredictor(
             library: library, symbolJSON: checked.symbolData, parameters: checked.parameters, signature: artifacts.signature,
             description: PredictorDescription(

@@ -7,7 +7,8 @@ import Synchronization
 ///
 /// MXNet reads its threading settings from the environment when the library loads, so they are
 /// decided here, once per process, before `dlopen`:
-/// - `OMP_NUM_THREADS` defaults to the number of cores: left unset, MXNet 1.9.1 uses a single
+/// - `OMP_NUM_THREADS` defaults to the thread count asked for (the server gives the cores
+///   divided by the workers of its busiest model): left unset, MXNet 1.9.1 uses a single
 ///   OpenMP thread and runs half as fast on a 2-core machine (see TOOLCHAIN notes in the README).
 /// - `MXNET_ENGINE_TYPE` defaults to `NaiveEngine`: the predictor runs on the calling worker
 ///   thread, which is both faster here and required by `MXPredCreateMultiThread` (any other
@@ -52,7 +53,7 @@ final class MXNetLibrary: Sendable {
 
     /// The process-wide library, opened on first use from the first path in `candidates` that
     /// exists.
-    static func load(candidates: [String], logger: Logger) throws(DMSError) -> MXNetLibrary {
+    static func load(candidates: [String], threadCount: Int, logger: Logger) throws(DMSError) -> MXNetLibrary {
         try shared.withLock { (loaded: inout MXNetLibrary?) throws(DMSError) -> MXNetLibrary in
             if let loaded { return loaded }
             guard let path = candidates.first(where: { FileManager.default.fileExists(atPath: $0) }) else {
@@ -60,7 +61,7 @@ final class MXNetLibrary: Sendable {
                     .invalidModel,
                     "the MXNet engine library (libmxnet.so) was not found; looked in: \(candidates.joined(separator: ", ")). Run scripts/bootstrap.sh, or set DMS_MXNET_LIBRARY to the path of libmxnet.so from the mxnet==1.9.1 wheel")
             }
-            configureThreadingEnvironment()
+            configureThreadingEnvironment(threadCount: threadCount)
             let library = try MXNetLibrary(path: path)
             let environment = ProcessInfo.processInfo.environment
             logger.info(
@@ -75,8 +76,8 @@ final class MXNetLibrary: Sendable {
         }
     }
 
-    private static func configureThreadingEnvironment() {
-        setenv("OMP_NUM_THREADS", String(ProcessInfo.processInfo.activeProcessorCount), 0)
+    private static func configureThreadingEnvironment(threadCount: Int) {
+        setenv("OMP_NUM_THREADS", String(max(1, threadCount)), 0)
         setenv("MXNET_ENGINE_TYPE", "NaiveEngine", 0)
         setenv("OMP_WAIT_POLICY", "PASSIVE", 0)
     }

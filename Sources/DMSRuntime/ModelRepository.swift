@@ -5,14 +5,16 @@ import Logging
 
 /// The models one server serves, their loading, and the predict path shared by every surface.
 public final class ModelRepository: Sendable {
-    /// A model to serve: its route name and where its archive is.
+    /// A model to serve: its route name, where its archive is, and how to run it.
     public struct ModelSpec: Sendable, Equatable {
         public var name: String
         public var location: ModelLocation
+        public var settings: ModelScheduler.Settings
 
-        public init(name: String, location: ModelLocation) {
+        public init(name: String, location: ModelLocation, settings: ModelScheduler.Settings = .init()) {
             self.name = name
             self.location = location
+            self.settings = settings
         }
     }
 
@@ -23,18 +25,16 @@ public final class ModelRepository: Sendable {
     private let engines: [any InferenceEngine]
     private let makeService: ServiceFactory
     private let requestedService: String?
-    private let maxQueuedRequests: Int
 
     public init(
-        specs: [ModelSpec], store: ModelStore, engines: [any InferenceEngine], requestedService: String?, maxQueuedRequests: Int = 100,
+        specs: [ModelSpec], store: ModelStore, engines: [any InferenceEngine], requestedService: String?,
         makeService: @escaping ServiceFactory
     ) {
-        self.models = specs.map { ServedModel(name: $0.name, location: $0.location) }
+        self.models = specs.map { ServedModel(name: $0.name, location: $0.location, requestedSettings: $0.settings) }
         self.modelsByName = Dictionary(uniqueKeysWithValues: models.map { ($0.name, $0) })
         self.store = store
         self.engines = engines
         self.requestedService = requestedService
-        self.maxQueuedRequests = maxQueuedRequests
         self.makeService = makeService
     }
 
@@ -78,18 +78,30 @@ public final class ModelRepository: Sendable {
         guard let engine = engines.first(where: { $0.canLoad(artifacts.engineFiles) }) else {
             throw DMSError(.unsupported, "no engine is available for this model's files")
         }
-        let predictor = try await Self.runBlocking { () throws(DMSError) in try engine.load(artifacts) }
-        let service = try makeService(artifacts, predictor.description, requestedService)
-        let worker = ModelWorker(name: model.name, predictor: predictor, maxQueuedRequests: maxQueuedRequests)
-        model.markReady(.init(artifacts: artifacts, service: service, worker: worker))
+        let workers = model.requestedSettings.workers
+        let predictors = try await Self.runBlocking { () throws(DMSError) in
+            try (0..<workers).map { _ throws(DMSError) in try engine.load(artifacts) }
+        }
+        let service = try makeService(artifacts, predictors[0].description, requestedService)
+        let signature = artifacts.signature
+        let batchable = (signature.inputs + signature.outputs).allSatisfy(\.hasDynamicBatch)
+        let scheduler = ModelScheduler(name: model.name, predictors: predictors, settings: model.requestedSettings, batchable: batchable)
+        model.markReady(.init(artifacts: artifacts, service: service, scheduler: scheduler))
         logger.info(
             "model ready",
-            metadata: ["model": "\(model.name)", "engine": "\(engine.name)", "load_time": "\(ContinuousClock.now - started)"])
+            metadata: [
+                "model": "\(model.name)", "engine": "\(engine.name)", "load_time": "\(ContinuousClock.now - started)",
+                "workers": "\(scheduler.settings.workers)", "max_batch_size": "\(scheduler.settings.maxBatchSize)",
+            ])
     }
 
-    /// Answers one prediction request: preprocess, validate against the signature, run on the
-    /// model's worker (unless its queue is full or `deadline` passes first), postprocess.
-    public func predict(modelName: String, request: PredictionRequest, deadline: ContinuousClock.Instant? = nil) async throws(DMSError) -> PredictionResponse {
+    /// Answers one prediction request: prepare and validate the inputs against the signature,
+    /// run them on one of the model's workers, possibly batched with other requests (unless the
+    /// queue is full, `deadline` passes first or `clientGone` says the client left while it
+    /// waited), postprocess this request's share of the outputs.
+    public func predict(
+        modelName: String, request: PredictionRequest, deadline: ContinuousClock.Instant? = nil, clientGone: (@Sendable () -> Bool)? = nil
+    ) async throws(DMSError) -> PredictionResponse {
         let model = try requireModel(named: modelName)
         guard let ready = model.readyModel else {
             switch model.state {
@@ -98,13 +110,13 @@ public final class ModelRepository: Sendable {
             default: throw DMSError(.unavailable, "model '\(modelName)' is still loading")
             }
         }
-        let inputs = try ready.service.preprocess(request)
+        let inputs = try ready.service.prepare(request)
         try ready.artifacts.signature.validate(inputs: inputs)
-        let outputs = try await ready.worker.predict(inputs, deadline: deadline)
+        let outputs = try await ready.scheduler.predict(inputs, deadline: deadline, clientGone: clientGone)
         return try ready.service.postprocess(outputs, for: request)
     }
 
-    /// Stops every worker after its queued requests and releases the engines' models.
+    /// Stops every model's workers after its queued requests and releases the engines' models.
     public func unloadAll() async {
         for model in models {
             await model.beginUnloading()?.shutdown()

@@ -2,22 +2,26 @@ import DMSCore
 import Synchronization
 
 /// One model the server was asked to serve: its name, where it came from, and once loaded its
-/// signature, service and worker.
+/// signature, service and scheduler.
 public final class ServedModel: Sendable {
     /// What a ready model needs to answer requests.
     public struct Loaded: Sendable {
         public var artifacts: ModelArtifacts
         public var service: any ModelService
-        public var worker: ModelWorker
+        public var scheduler: ModelScheduler
     }
 
     public let name: String
     public let location: ModelLocation
+    /// How the model is to be run (workers, batching, queue); the scheduler reports the
+    /// settings in effect once loaded.
+    public let requestedSettings: ModelScheduler.Settings
     private let guarded: Mutex<(state: ModelState, loaded: Loaded?)>
 
-    init(name: String, location: ModelLocation) {
+    init(name: String, location: ModelLocation, requestedSettings: ModelScheduler.Settings) {
         self.name = name
         self.location = location
+        self.requestedSettings = requestedSettings
         self.guarded = Mutex((.loading, nil))
     }
 
@@ -39,12 +43,12 @@ public final class ServedModel: Sendable {
         guarded.withLock { $0 = (.failed(reason: reason), nil) }
     }
 
-    /// Moves a ready model to unloading and hands back its worker to stop.
-    func beginUnloading() -> ModelWorker? {
+    /// Moves a ready model to unloading and hands back its scheduler to stop.
+    func beginUnloading() -> ModelScheduler? {
         guarded.withLock { guarded in
             guard guarded.state == .ready else { return nil }
             guarded.state = .unloading
-            return guarded.loaded?.worker
+            return guarded.loaded?.scheduler
         }
     }
 }

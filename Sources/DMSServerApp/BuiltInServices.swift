@@ -40,7 +40,7 @@ public enum BuiltInServices {
                     signature: artifacts.signature, labels: artifacts.labels,
                     outputActivation: description.outputActivation, preprocessor: preprocessor)
             }
-            return try TensorOutputService(signature: artifacts.signature, preprocessor: preprocessor)
+            return TensorOutputService(signature: artifacts.signature, preprocessor: preprocessor)
         }
     }
 }

@@ -36,11 +36,10 @@ public struct ModelServer: Sendable {
             specs: configuration.models,
             store: ModelStore(root: configuration.modelStore, downloadSettings: configuration.downloads),
             engines: [
-                MXNetEngine(libraryCandidates: MXNetEngine.defaultLibraryCandidates(), logger: logger),
-                ONNXEngine(libraryCandidates: ONNXEngine.defaultLibraryCandidates(), logger: logger),
+                MXNetEngine(libraryCandidates: MXNetEngine.defaultLibraryCandidates(), threadCount: configuration.engineThreads, logger: logger),
+                ONNXEngine(libraryCandidates: ONNXEngine.defaultLibraryCandidates(), intraOpThreadCount: configuration.engineThreads, logger: logger),
             ],
             requestedService: configuration.service,
-            maxQueuedRequests: configuration.queueSize,
             makeService: BuiltInServices.factory(maxImagePixels: configuration.maxImagePixels))
         let failures = await loadModels(repository)
         if !failures.isEmpty && !configuration.allowModelFailures {

@@ -58,8 +58,20 @@ public struct ServerCommand: AsyncParsableCommand {
     @Option(name: .customLong("download-timeout"), help: "Seconds a download may go without receiving data before it fails.")
     var downloadTimeout: Int = 60
 
-    @Option(name: .customLong("queue-size"), help: "Requests that may wait for each model; more are refused at once with 503 and Retry-After.")
-    var queueSize: Int = 100
+    @Option(name: .customLong("queue-size"), help: ArgumentHelp("Requests that may wait for a model (default 100); more are refused at once with 503 and Retry-After. N for every model or NAME=N for one; repeatable.", valueName: "N|NAME=N"))
+    var queueSize: [String] = []
+
+    @Option(name: .long, help: ArgumentHelp("Worker threads per model, each with its own copy of the model (default 1). N for every model or NAME=N for one; repeatable.", valueName: "N|NAME=N"))
+    var workers: [String] = []
+
+    @Option(name: .customLong("max-batch-size"), help: ArgumentHelp("Most inputs one engine call may combine (default 8; 1 turns batching off). Models whose signature fixes the batch dimension never batch. N or NAME=N; repeatable.", valueName: "N|NAME=N"))
+    var maxBatchSize: [String] = []
+
+    @Option(name: .customLong("max-batch-delay"), help: ArgumentHelp("Milliseconds a worker may wait for a batch to fill while the model is busy (default 0: take what is queued). An idle worker never waits. N or NAME=N; repeatable.", valueName: "MS|NAME=MS"))
+    var maxBatchDelay: [String] = []
+
+    @Option(name: .customLong("engine-threads"), help: "Threads each engine call may use (MXNet's OMP_NUM_THREADS, ONNX Runtime's intra-op threads). Default: the cores divided by the largest --workers, at least 1.")
+    var engineThreads: Int?
 
     @Flag(name: .customLong("force-download"), help: "Download remote models again instead of revalidating the cached copies.")
     var forceDownload = false
@@ -68,6 +80,19 @@ public struct ServerCommand: AsyncParsableCommand {
     var allowModelFailures = false
 
     public init() {}
+
+    /// Each model's scheduling settings from the per-model options.
+    private func schedulingSettings(modelNames: [String]) throws(DMSError) -> @Sendable (String) -> ModelScheduler.Settings {
+        let queueSize = try PerModelSetting(parsing: queueSize, option: "--queue-size", defaultValue: 100, range: 1...1_000_000, models: modelNames)
+        let workers = try PerModelSetting(parsing: workers, option: "--workers", defaultValue: 1, range: 1...64, models: modelNames)
+        let batchSize = try PerModelSetting(parsing: maxBatchSize, option: "--max-batch-size", defaultValue: 8, range: 1...4096, models: modelNames)
+        let delay = try PerModelSetting(parsing: maxBatchDelay, option: "--max-batch-delay", defaultValue: 0, range: 0...60_000, models: modelNames)
+        return { name in
+            ModelScheduler.Settings(
+                workers: workers.value(for: name), maxBatchSize: batchSize.value(for: name),
+                maxBatchDelay: .milliseconds(delay.value(for: name)), queueSize: queueSize.value(for: name))
+        }
+    }
 
     public func validate() throws {
         guard (0...65535).contains(port) else {
@@ -91,8 +116,13 @@ public struct ServerCommand: AsyncParsableCommand {
         } catch {
             throw ValidationError("\(error)")
         }
-        guard maxRequestSize > 0, maxImagePixels > 0, maxDownloadSize > 0, downloadTimeout > 0, queueSize > 0 else {
-            throw ValidationError("--max-request-size, --max-image-pixels, --max-download-size, --download-timeout and --queue-size must be positive")
+        guard maxRequestSize > 0, maxImagePixels > 0, maxDownloadSize > 0, downloadTimeout > 0, (engineThreads ?? 1) > 0 else {
+            throw ValidationError("--max-request-size, --max-image-pixels, --max-download-size, --download-timeout and --engine-threads must be positive")
+        }
+        do {
+            _ = try schedulingSettings(modelNames: ModelArgumentParser.parse(models).map(\.name))
+        } catch {
+            throw ValidationError(error.message)
         }
     }
 
@@ -100,9 +130,11 @@ public struct ServerCommand: AsyncParsableCommand {
         if let genAPI {
             throw ValidationError("--gen-api \(genAPI): client SDK generation is not supported yet")
         }
+        let pairs = try ModelArgumentParser.parse(models)
+        let settings = try schedulingSettings(modelNames: pairs.map(\.name))
         let configuration = try ServerConfiguration(
-            models: ModelArgumentParser.parse(models).map { pair throws(DMSError) in
-                ModelRepository.ModelSpec(name: pair.name, location: try ModelLocation(parsing: pair.location))
+            models: pairs.map { pair throws(DMSError) in
+                ModelRepository.ModelSpec(name: pair.name, location: try ModelLocation(parsing: pair.location), settings: settings(pair.name))
             },
             service: service.flatMap(BuiltInServices.canonicalName),
             host: host,
@@ -112,7 +144,7 @@ public struct ServerCommand: AsyncParsableCommand {
             maxImagePixels: maxImagePixels,
             allowModelFailures: allowModelFailures,
             downloads: DownloadSettings(maxBytes: maxDownloadSize, stallTimeout: .seconds(Int64(downloadTimeout)), forceRefresh: forceDownload),
-            queueSize: queueSize)
+            engineThreads: engineThreads ?? ServerConfiguration.defaultEngineThreads(workers: pairs.map { settings($0.name).workers }))
         let logFile = try RotatingLogFile(path: self.logFile, schedule: LogRotationSchedule(parsing: logRotationTime))
         DMSLogHandler.bootstrap(logFile: logFile, level: try DMSLogLevel(parsing: logLevel).loggerLevel, toStandardError: true)
         try await ModelServer(configuration: configuration).run()

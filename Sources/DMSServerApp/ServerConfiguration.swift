@@ -19,13 +19,20 @@ public struct ServerConfiguration: Sendable {
     public var allowModelFailures: Bool
     /// How remote archives are fetched and revalidated.
     public var downloads: DownloadSettings
-    /// Requests that may wait for each model's worker; more are refused with 503.
-    public var queueSize: Int
+    /// Threads one engine call may use (MXNet's OpenMP threads, ONNX Runtime's intra-op threads).
+    public var engineThreads: Int
+
+    /// The default engine threads: the cores shared among the workers of the busiest model, so
+    /// that one model's workers, all busy, use each core once (workers × threads ≤ cores).
+    public static func defaultEngineThreads(workers: [Int], cores: Int = ProcessInfo.processInfo.activeProcessorCount) -> Int {
+        max(1, cores / max(1, workers.max() ?? 1))
+    }
 
     public init(
         models: [ModelRepository.ModelSpec], service: String? = nil, host: String = "127.0.0.1", port: Int = 8080,
         modelStore: URL = ModelStore.defaultRoot, maxRequestBytes: Int = 10 << 20, maxImagePixels: Int = 40_000_000,
-        allowModelFailures: Bool = false, downloads: DownloadSettings = DownloadSettings(), queueSize: Int = 100
+        allowModelFailures: Bool = false, downloads: DownloadSettings = DownloadSettings(),
+        engineThreads: Int = ServerConfiguration.defaultEngineThreads(workers: [1])
     ) {
         self.models = models
         self.service = service
@@ -36,6 +43,6 @@ public struct ServerConfiguration: Sendable {
         self.maxImagePixels = maxImagePixels
         self.allowModelFailures = allowModelFailures
         self.downloads = downloads
-        self.queueSize = queueSize
+        self.engineThreads = engineThreads
     }
 }

@@ -12,28 +12,34 @@ public struct ImagePreprocessor: Sendable {
         self.decoder = ImageDecoder(maxPixels: maxPixels)
     }
 
-    /// One `[1, C, H, W]` tensor per signature input, from the request's parts.
-    public func tensors(for request: PredictionRequest, signature: ModelSignature) throws(DMSError) -> [Tensor] {
+    /// One `[1, C, H, W]` input per signature input, from the request's parts. Parts that are
+    /// not JPEG or PNG are refused here; decoding and resizing wait until a worker writes the
+    /// image into its slot of the batch.
+    public func inputs(for request: PredictionRequest, signature: ModelSignature) throws(DMSError) -> PreparedInputs {
         let parts = try request.partsInSignatureOrder(signature)
-        var tensors: [Tensor] = []
+        var inputs: [PreparedInputs.Input] = []
         for (index, (part, spec)) in zip(parts, signature.inputs).enumerated() {
-            tensors.append(try tensor(from: part, spec: spec, index: index))
+            inputs.append(try input(from: part, spec: spec, index: index))
         }
-        return tensors
+        return PreparedInputs(inputs)
     }
 
-    private func tensor(from part: PredictionRequest.Part, spec: ModelSignature.TensorSpec, index: Int) throws(DMSError) -> Tensor {
+    private func input(from part: PredictionRequest.Part, spec: ModelSignature.TensorSpec, index: Int) throws(DMSError) -> PreparedInputs.Input {
         let channels = spec.shape[1], height = spec.shape[2], width = spec.shape[3]
         let bytes = Self.imageBytes(part)
-        let decoded: PixelImage
-        do {
-            decoded = try decoder.decode(bytes, mode: channels == 1 ? .gray : .rgb)
-        } catch {
-            throw DMSError(error.isTooLarge ? .payloadTooLarge : .invalidInput, "input\(index) ('\(spec.name)'): \(error.description)", cause: error)
+        let inputName = "input\(index) ('\(spec.name)')"
+        guard ImageDecoder.looksLikeImage(bytes) else {
+            throw DMSError(.invalidInput, "\(inputName): \(ImageDecodingError(.unsupportedFormat).description)")
         }
-        let resized = BicubicResizer.resize(decoded, width: width, height: height)
-        return Tensor(shape: [1, channels, height, width]) { buffer in
-            resized.writeCHW(into: buffer)
+        let decoder = self.decoder
+        return PreparedInputs.Input(dataType: .float32, shape: [1, channels, height, width]) { slot throws(DMSError) in
+            let decoded: PixelImage
+            do throws(ImageDecodingError) {
+                decoded = try decoder.decode(bytes, mode: channels == 1 ? .gray : .rgb)
+            } catch {
+                throw DMSError(error.isTooLarge ? .payloadTooLarge : .invalidInput, "\(inputName): \(error.description)", cause: error)
+            }
+            BicubicResizer.resize(decoded, width: width, height: height).writeCHW(into: slot.bindMemory(to: Float.self))
         }
     }
 

@@ -22,9 +22,9 @@ public struct TensorOutputService: ModelService {
         self.jsonLimits = jsonLimits
     }
 
-    public func preprocess(_ request: PredictionRequest) throws(DMSError) -> [Tensor] {
+    public func prepare(_ request: PredictionRequest) throws(DMSError) -> PreparedInputs {
         guard signature.inputType == .json else {
-            return try preprocessor.tensors(for: request, signature: signature)
+            return try preprocessor.inputs(for: request, signature: signature)
         }
         let parts = try request.partsInSignatureOrder(signature)
         var tensors: [Tensor] = []
@@ -38,7 +38,7 @@ public struct TensorOutputService: ModelService {
             }
             tensors.append(try TensorJSON.decode(value, spec: spec, inputName: inputName, limits: jsonLimits))
         }
-        return tensors
+        return PreparedInputs(tensors: tensors)
     }
 
     public func postprocess(_ outputs: [Tensor], for request: PredictionRequest) throws(DMSError) -> PredictionResponse {

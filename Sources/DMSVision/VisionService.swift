@@ -28,8 +28,8 @@ public struct VisionService: ModelService {
         self.topCount = topCount
     }
 
-    public func preprocess(_ request: PredictionRequest) throws(DMSError) -> [Tensor] {
-        try preprocessor.tensors(for: request, signature: signature)
+    public func prepare(_ request: PredictionRequest) throws(DMSError) -> PreparedInputs {
+        try preprocessor.inputs(for: request, signature: signature)
     }
 
     /// Whether a row of outputs is already a probability distribution.

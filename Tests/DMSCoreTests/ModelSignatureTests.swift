@@ -60,7 +60,7 @@ struct ModelSignatureTests {
 
     @Test func jsonInputsMayHaveDynamicDimensions() throws {
         let signature = try parse(#"{"inputs": [{"data_name": "x", "data_shape": [0, 0]}], "input_type": "application/json", "outputs": [{"data_name": "y", "data_shape": [0, 2]}], "output_type": "application/json"}"#)
-        try signature.validate(inputs: [Tensor(shape: [2, 7], floats: Array(repeating: 0, count: 14))])
+        try signature.validate(inputs: PreparedInputs(tensors: [Tensor(shape: [2, 7], floats: Array(repeating: 0, count: 14))]))
     }
 
     @Test func inputsAreFoundByPositionOrDataName() throws {
@@ -81,10 +81,10 @@ struct ModelSignatureTests {
 
     @Test func validatesTensorShapesBeforeAnEngineSeesThem() throws {
         let signature = try parse(#"{"inputs": [{"data_name": "d", "data_shape": [0, 1, 2, 2]}], "input_type": "image/jpeg", "outputs": [{"data_name": "o", "data_shape": [0, 1]}], "output_type": "application/json"}"#)
-        try signature.validate(inputs: [Tensor(shape: [3, 1, 2, 2], floats: Array(repeating: 0, count: 12))])
-        #expect(throws: DMSError.self) { try signature.validate(inputs: [Tensor(shape: [1, 1, 2, 3], floats: Array(repeating: 0, count: 6))]) }
-        #expect(throws: DMSError.self) { try signature.validate(inputs: [Tensor(shape: [1, 4], floats: Array(repeating: 0, count: 4))]) }
-        #expect(throws: DMSError.self) { try signature.validate(inputs: []) }
-        #expect(throws: DMSError.self) { try signature.validate(inputs: [Tensor(dataType: .int32, shape: [1, 1, 2, 2], bytes: Array(repeating: 0, count: 16))]) }
+        try signature.validate(inputs: PreparedInputs(tensors: [Tensor(shape: [3, 1, 2, 2], floats: Array(repeating: 0, count: 12))]))
+        #expect(throws: DMSError.self) { try signature.validate(inputs: PreparedInputs(tensors: [Tensor(shape: [1, 1, 2, 3], floats: Array(repeating: 0, count: 6))])) }
+        #expect(throws: DMSError.self) { try signature.validate(inputs: PreparedInputs(tensors: [Tensor(shape: [1, 4], floats: Array(repeating: 0, count: 4))])) }
+        #expect(throws: DMSError.self) { try signature.validate(inputs: PreparedInputs(tensors: [])) }
+        #expect(throws: DMSError.self) { try signature.validate(inputs: PreparedInputs(tensors: [Tensor(dataType: .int32, shape: [1, 1, 2, 2], bytes: Array(repeating: 0, count: 16))])) }
     }
 }

@@ -1,0 +1,202 @@
+import ArgumentParser
+import DMSCore
+import DMSMXNet
+import DMSONNX
+import DMSRuntime
+import Foundation
+import Hummingbird
+import Logging
+
+/// `deep-model-bench`: the measuring tools `bench/run.sh` compares the server against.
+public struct BenchCommand: AsyncParsableCommand {
+    public static let configuration = CommandConfiguration(
+        commandName: "deep-model-bench",
+        abstract: "Measure the engine floor of a model, or serve a bare /ping for comparison (see bench/run.sh).",
+        subcommands: [FloorCommand.self, PingServerCommand.self])
+
+    public init() {}
+}
+
+/// The engine floor: the server's own pipeline for one image model, without HTTP or queues, in
+/// one process with the server's thread settings.
+///
+/// For each batch size it repeats, on the calling thread, what a worker does for a batch of
+/// that many requests: prepare each request (the service's checks), assemble the batch (decode,
+/// resize and lay out each image into its slot), run the engine, split the outputs and
+/// postprocess each request's share. Prints one JSON object on standard output:
+/// `{"engine", "model", "engine_threads", "rss_after_load_mib", "peak_rss_mib", "results":
+/// [{"batch_size", "batches", "images_per_s", "ms_per_batch_p50", "ms_per_image"}], "best"}`,
+/// where `ms_per_image` is the median batch time divided by the batch size, `best` the batch
+/// size with the most images per second, and `rss_after_load_mib` the resident memory once the
+/// model is loaded, before any inference.
+struct FloorCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(commandName: "floor", abstract: "Measure the engine floor of an image model.")
+
+    @Option(help: "The model archive (.model) or folder.")
+    var model: String
+
+    @Option(help: "An image file to classify.")
+    var image: String
+
+    @Option(name: .customLong("batch-sizes"), help: "Comma-separated batch sizes to measure.")
+    var batchSizes: String = "1,2,4,8"
+
+    @Option(help: "Seconds to measure each batch size.")
+    var seconds: Double = 10
+
+    @Option(name: .customLong("engine-threads"), help: "Threads per engine call; default as the server with one worker (the cores).")
+    var engineThreads: Int?
+
+    func run() throws {
+        let sizes = batchSizes.split(separator: ",").compactMap { Int($0.trimmingCharacters(in: .whitespaces)) }
+        guard !sizes.isEmpty, sizes.allSatisfy({ $0 > 0 }) else {
+            throw ValidationError("--batch-sizes must list positive whole numbers")
+        }
+        let threads = engineThreads ?? ServerConfiguration.defaultEngineThreads(workers: [1])
+        let logger = Logger(label: "deep-model-bench") { StreamLogHandler.standardError(label: $0) }
+        let engines: [any InferenceEngine] = [
+            MXNetEngine(libraryCandidates: MXNetEngine.defaultLibraryCandidates(), threadCount: threads, logger: logger),
+            ONNXEngine(libraryCandidates: ONNXEngine.defaultLibraryCandidates(), intraOpThreadCount: threads, logger: logger),
+        ]
+        let imageBytes = try [UInt8](Data(contentsOf: URL(fileURLWithPath: image)))
+        do throws(DMSError) {
+            let artifacts = try Self.artifacts(of: URL(fileURLWithPath: model), engines: engines)
+            guard let engine = engines.first(where: { $0.canLoad(artifacts.engineFiles) }) else {
+                throw DMSError(.unsupported, "no engine is available for this model's files")
+            }
+            let predictor = try engine.load(artifacts)
+            let service = try BuiltInServices.factory(maxImagePixels: 40_000_000)(artifacts, predictor.description, nil)
+            let loadedRSS = ProcessMemory.residentMiB
+            let request = PredictionRequest(parts: [PredictionRequest.Part(name: "input0", bytes: imageBytes, contentType: "image/jpeg")])
+            var results: [(batchSize: Int, batches: Int, medianMilliseconds: Double)] = []
+            for size in sizes {
+                let timings = try Self.measure(batchSize: size, seconds: seconds, request: request, service: service, predictor: predictor, signature: artifacts.signature)
+                let median = timings.sorted()[timings.count / 2]
+                results.append((size, timings.count, median))
+                FileHandle.standardError.write(Data("batch \(size): \(timings.count) batches, median \(String(format: "%.2f", median)) ms (\(String(format: "%.2f", median / Double(size))) ms per image)\n".utf8))
+            }
+            let entries = results.map { result -> JSONValue in
+                .object([
+                    ("batch_size", .integer(Int64(result.batchSize))),
+                    ("batches", .integer(Int64(result.batches))),
+                    ("images_per_s", .number(1000 * Double(result.batchSize) / result.medianMilliseconds)),
+                    ("ms_per_batch_p50", .number(result.medianMilliseconds)),
+                    ("ms_per_image", .number(result.medianMilliseconds / Double(result.batchSize))),
+                ])
+            }
+            let best = results.max { $0.medianMilliseconds / Double($0.batchSize) > $1.medianMilliseconds / Double($1.batchSize) }!
+            let document = JSONValue.object([
+                ("engine", .string(engine.name)),
+                ("model", .string(model)),
+                ("engine_threads", .integer(Int64(threads))),
+                ("rss_after_load_mib", .number(loadedRSS)),
+                ("peak_rss_mib", .number(ProcessMemory.peakResidentMiB)),
+                ("results", .array(entries)),
+                ("best", .object([
+                    ("batch_size", .integer(Int64(best.batchSize))),
+                    ("images_per_s", .number(1000 * Double(best.batchSize) / best.medianMilliseconds)),
+                    ("ms_per_image", .number(best.medianMilliseconds / Double(best.batchSize))),
+                ])),
+            ])
+            FileHandle.standardOutput.write(Data(document.serialized() + [UInt8(ascii: "\n")]))
+        } catch {
+            throw ValidationError(error.message)
+        }
+    }
+
+    /// The model's artifacts: a folder as it is, an archive unpacked into a temporary folder.
+    private static func artifacts(of location: URL, engines: [any InferenceEngine]) throws(DMSError) -> ModelArtifacts {
+        let readSignature: SignatureReader = { files throws(DMSError) in
+            guard let engine = engines.first(where: { $0.canLoad(files) }) else {
+                throw DMSError(.unsupported, "no engine is available for this model's files")
+            }
+            return try engine.signature(of: files)
+        }
+        var isDirectory: ObjCBool = false
+        if FileManager.default.fileExists(atPath: location.path, isDirectory: &isDirectory), isDirectory.boolValue {
+            return try ModelArchive.locateArtifacts(in: location, readSignature: readSignature)
+        }
+        let folder = FileManager.default.temporaryDirectory.appendingPathComponent("dms-floor-\(UUID().uuidString)")
+        try ModelArchive.unpack(location, to: folder)
+        return try ModelArchive.locateArtifacts(in: folder, readSignature: readSignature)
+    }
+
+    /// Milliseconds per batch of `batchSize` copies of `request`, through the worker's steps,
+    /// after one unmeasured batch.
+    private static func measure(
+        batchSize: Int, seconds: Double, request: PredictionRequest, service: any ModelService, predictor: any ModelPredictor, signature: ModelSignature
+    ) throws(DMSError) -> [Double] {
+        func runBatch() throws(DMSError) {
+            var prepared: [PreparedInputs] = []
+            for _ in 0..<batchSize {
+                let inputs = try service.prepare(request)
+                try signature.validate(inputs: inputs)
+                prepared.append(inputs)
+            }
+            let (assembled, failures) = InputBatch.assemble(prepared)
+            if let failure = failures.first { throw failure.error }
+            guard let assembled else { throw DMSError(.internalError, "an empty batch") }
+            let shares = try assembled.split(try predictor.predict(assembled.tensors))
+            for share in shares {
+                _ = try service.postprocess(share, for: request)
+            }
+        }
+        try runBatch()
+        var timings: [Double] = []
+        let clock = ContinuousClock()
+        let end = clock.now + .milliseconds(Int64(seconds * 1000))
+        repeat {
+            let start = clock.now
+            try runBatch()
+            let elapsed = clock.now - start
+            timings.append(Double(elapsed.components.seconds) * 1000 + Double(elapsed.components.attoseconds) * 1e-15)
+        } while clock.now < end
+        return timings
+    }
+}
+
+/// A bare Hummingbird app answering `GET /ping` with the JSON the server's `/ping` sends when
+/// healthy: the HTTP stack's own limit, which `bench/run.sh` compares the server's `/ping` with.
+struct PingServerCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(commandName: "ping-server", abstract: "Serve a bare GET /ping.")
+
+    @Option(help: "Port to listen on; 0 picks a free port.")
+    var port: Int = 8081
+
+    @Option(help: "Address to bind.")
+    var host: String = "127.0.0.1"
+
+    func run() async throws {
+        let body = JSONValue.object([("health", .string("healthy!"))]).serialized()
+        let router = Router()
+        router.get("/ping") { _, _ in
+            Response(
+                status: .ok, headers: [.contentType: "application/json", .contentLength: String(body.count)],
+                body: .init(byteBuffer: ByteBuffer(bytes: body)))
+        }
+        let host = self.host
+        let app = Application(
+            router: router,
+            configuration: .init(address: .hostname(host, port: port), serverName: nil),
+            onServerRunning: { channel in
+                FileHandle.standardOutput.write(Data("listening on http://\(host):\(channel.localAddress?.port ?? 0)\n".utf8))
+            })
+        try await app.runService()
+    }
+}
+
+/// The process's resident memory, from `/proc/self/status` (Linux).
+enum ProcessMemory {
+    /// Resident memory now, in MiB (`VmRSS`).
+    static var residentMiB: Double { field("VmRSS") }
+    /// The most resident memory so far, in MiB (`VmHWM`).
+    static var peakResidentMiB: Double { field("VmHWM") }
+
+    private static func field(_ name: String) -> Double {
+        guard let status = try? String(contentsOfFile: "/proc/self/status", encoding: .utf8),
+            let line = status.split(separator: "\n").first(where: { $0.hasPrefix(name + ":") }),
+            let kilobytes = Double(line.split(separator: " ").dropFirst().first ?? "")
+        else { return 0 }
+        return kilobytes / 1024
+    }
+}

@@ -1,0 +1,8 @@
+import DMSServerApp
+
+@main
+enum DeepModelBench {
+    static func main() async {
+        await BenchCommand.main()
+    }
+}

@@ -1,0 +1,311 @@
+#!/usr/bin/env bash
+# Throughput and latency of deep-model-server against the engine floor, with PASS/FAIL targets.
+#
+#   bench/run.sh            full run: release build, ResNet-18 on MXNet and ONNX Runtime (~7 min + the build)
+#   bench/run.sh --smoke    CI check of the harness itself: debug build (not rebuilt), the tiny
+#                           examples/digits-mlp model, 2 s runs (well under 2 minutes)
+#
+# Run it alone on the machine: another CPU user ruins the numbers. Steps:
+#   1. wrk (apt-get install wrk when missing) and scripts/bootstrap.sh (venv, engine libraries).
+#   2. Full: `swift build -c release`, binaries from `swift build -c release --show-bin-path`.
+#      Smoke: the debug binaries in `swift build --show-bin-path`, without building.
+#   3. Models. Full: bench/make-models.sh WORK (ResNet-18 with random weights, its ONNX twin,
+#      cat.jpg). Smoke: examples/digits-mlp.model and examples/digits-mlp-onnx packed into
+#      WORK/digits-mlp-onnx.model, posting examples/samples/digit-7-7-64.jpg.
+#   4. For each engine (mx, onnx):
+#      - the engine floor: `deep-model-bench floor` (the engine alone, no HTTP) at BATCH_SIZES;
+#      - a server with that one model (--max-batch-size MAX_BATCH_SIZE --max-batch-delay DELAY_MS
+#        --queue-size QUEUE_SIZE), warmed up WARMUP s at concurrency 2, then wrk for DURATION s at
+#        each concurrency of CONCURRENCY (bench/wrk/predict.lua: multipart field FIELD); GET
+#        /statistics after each run (the engine's batch sizes), VmRSS/VmHWM from /proc;
+#      - a second server with --queue-size SMALL_QUEUE, warmed up, then wrk at
+#        DEADLINE_CONCURRENCY with `X-Request-Timeout-Ms: DEADLINE_MS` on every request: overflow
+#        must be answered 503/504, nothing later than the deadline, RSS stable.
+#   5. GET /ping at PING_CONCURRENCY on a DMS server and on `deep-model-bench ping-server` (a bare
+#      Hummingbird app giving the same answer).
+#   6. bench/run_report.py: a table, PASS/FAIL per target, and WORK/results-TIMESTAMP.json (the
+#      numbers, the settings, and the machine: nproc, CPU, memory, kernel, git commit, build).
+#      Raw outputs (wrk, server logs, /statistics) stay in WORK/run-TIMESTAMP/.
+#
+# Targets (see bench/run_report.py): c=1 p50 <= 1.10 x floor batch-1 ms/image; c=16 req/s >= 0.90 x
+# floor best images/s; at c=64 with the small queue and deadline: max latency <= deadline + 50 ms,
+# only 2xx/503/504 answers, RSS after within 10 % of before; /ping >= 0.8 x bare Hummingbird;
+# server RSS with the model loaded <= floor RSS after load + 64 MiB.
+#
+# Exit status: 0 when the run completed (in full mode even when a target fails: read the PASS/FAIL
+# lines); non-zero when the harness broke (wrk missing, a server that died or did not start, a
+# missing or malformed result) and, in smoke mode, on any answer but 2xx (503/504 allowed in the
+# small-queue run). Smoke-mode target results are printed but never fatal.
+#
+# Environment knobs (full / smoke defaults):
+#   WORK=/tmp/dms-bench (/tmp/dms-bench-smoke)  models, store, raw outputs and results
+#   DURATION=20 (2)  seconds per load run      FLOOR_SECONDS=10 (1)  seconds per floor batch size
+#   WARMUP=5 (1)     seconds at c=2 first      CONCURRENCY="1 4 16" ("1 4")
+#   DELAY_MS=2  MAX_BATCH_SIZE=8  QUEUE_SIZE=100  SMALL_QUEUE=8  DEADLINE_MS=1000
+#   DEADLINE_CONCURRENCY=64  PING_CONCURRENCY=16  BATCH_SIZES=1,2,4,8,16  WRK_TIMEOUT=30s  FIELD=data
+#   BIN_DIR             use the binaries in this folder instead of building (or the debug path)
+#   DMS_SERVER_BINARY, DMS_EXPORT_BINARY, DMS_BENCH_BINARY   one binary each (default BIN_DIR/...)
+set -euo pipefail
+
+ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+PY="$ROOT/.runtime/venv/bin/python"
+
+usage() { sed -n '2,/^set -euo/p' "${BASH_SOURCE[0]}" | sed '$d; s/^# \{0,1\}//'; }
+MODE=full
+for arg in "$@"; do
+    case "$arg" in
+        --smoke) MODE=smoke ;;
+        -h | --help) usage; exit 0 ;;
+        *) echo "bench: unknown argument $arg" >&2; usage >&2; exit 2 ;;
+    esac
+done
+
+if [ "$MODE" = smoke ]; then
+    WORK="${WORK:-/tmp/dms-bench-smoke}" DURATION="${DURATION:-2}" FLOOR_SECONDS="${FLOOR_SECONDS:-1}"
+    WARMUP="${WARMUP:-1}" CONCURRENCY="${CONCURRENCY:-1 4}"
+else
+    WORK="${WORK:-/tmp/dms-bench}" DURATION="${DURATION:-20}" FLOOR_SECONDS="${FLOOR_SECONDS:-10}"
+    WARMUP="${WARMUP:-5}" CONCURRENCY="${CONCURRENCY:-1 4 16}"
+fi
+DELAY_MS="${DELAY_MS:-2}"
+MAX_BATCH_SIZE="${MAX_BATCH_SIZE:-8}"
+QUEUE_SIZE="${QUEUE_SIZE:-100}"
+SMALL_QUEUE="${SMALL_QUEUE:-8}"
+DEADLINE_MS="${DEADLINE_MS:-1000}"
+DEADLINE_CONCURRENCY="${DEADLINE_CONCURRENCY:-64}"
+PING_CONCURRENCY="${PING_CONCURRENCY:-16}"
+BATCH_SIZES="${BATCH_SIZES:-1,2,4,8,16}"
+WRK_TIMEOUT="${WRK_TIMEOUT:-30s}"
+FIELD="${FIELD:-data}"
+
+log() { printf 'bench: %s\n' "$*" >&2; }
+die() {
+    log "ERROR: $*"
+    exit 1
+}
+
+cd "$ROOT"
+mkdir -p "$WORK"
+WORK="$(cd "$WORK" && pwd)"
+STAMP="$(date +%Y%m%d-%H%M%S)"
+RUN="$WORK/run-$STAMP"
+RESULTS="$WORK/results-$STAMP.json"
+mkdir -p "$RUN"
+
+# --- processes we start, stopped on exit ------------------------------------------------------
+PIDS=()
+proc_state() { sed 's/.*) //' "/proc/$1/stat" 2>/dev/null | cut -d' ' -f1; }  # R, S, Z, …; empty when gone
+alive() { local s; s="$(proc_state "$1")"; [ -n "$s" ] && [ "$s" != Z ]; }
+
+# stop PID: SIGTERM, up to 60 s to finish (then SIGKILL); its exit status in STOP_RC.
+stop() {
+    local pid="$1" kept=() p
+    STOP_RC=0
+    kill -TERM "$pid" 2>/dev/null || true
+    for _ in $(seq 600); do alive "$pid" || break; sleep 0.1; done
+    if alive "$pid"; then kill -KILL "$pid" 2>/dev/null || true; fi
+    wait "$pid" 2>/dev/null || STOP_RC=$?
+    for p in "${PIDS[@]}"; do [ "$p" = "$pid" ] || kept+=("$p"); done
+    PIDS=("${kept[@]}")
+}
+cleanup() {
+    local pid
+    for pid in "${PIDS[@]}"; do stop "$pid"; done
+    return 0
+}
+trap cleanup EXIT
+trap 'exit 130' INT
+trap 'exit 143' TERM
+
+problem() { echo "$*" >>"$RUN/problems.txt"; log "PROBLEM: $*"; }
+
+# start LABEL COMMAND...: runs COMMAND (output in RUN/LABEL.out/.err), waits for its
+# "listening on http://127.0.0.1:PORT" line; sets PID and PORT.
+start() {
+    local label="$1"
+    shift
+    "$@" >"$RUN/$label.out" 2>"$RUN/$label.err" &
+    PID=$!
+    PIDS+=("$PID")
+    for _ in $(seq 600); do
+        grep -q '^listening on ' "$RUN/$label.out" 2>/dev/null && break
+        alive "$PID" || { tail -20 "$RUN/$label.err" >&2; die "$label exited before listening"; }
+        sleep 0.1
+    done
+    PORT="$(sed -n 's|^listening on http://127\.0\.0\.1:\([0-9]*\).*|\1|p' "$RUN/$label.out")"
+    [ -n "$PORT" ] || die "$label printed no 'listening on http://127.0.0.1:PORT' within 60 s"
+    log "$label: pid $PID, port $PORT"
+}
+
+# finish LABEL PID [ACCEPTED_STATUSES]: stops it; an exit status other than 0 is a problem.
+finish() {
+    stop "$2"
+    case " ${3:-0} " in
+        *" $STOP_RC "*) ;;
+        *) problem "$1 exited with status $STOP_RC on SIGTERM (see $RUN/$1.err)" ;;
+    esac
+}
+
+check_alive() {  # LABEL PID
+    alive "$2" || { tail -20 "$RUN/$1.err" >&2; die "$1 died during the run (see $RUN/$1.err)"; }
+}
+
+vm_status() { grep -E '^Vm(RSS|HWM):' "/proc/$1/status" >"$RUN/$2.status" || die "cannot read /proc/$1/status"; }
+
+statistics() {  # PORT NAME: GET /statistics into RUN/NAME.stats.json (on failure: NAME.stats.error)
+    local code
+    code="$(curl -sS --max-time 10 -o "$RUN/$2.stats.tmp" -w '%{http_code}' "http://127.0.0.1:$1/statistics" 2>&1)" || true
+    if [ "$code" = 200 ]; then
+        mv "$RUN/$2.stats.tmp" "$RUN/$2.stats.json"
+    else
+        { echo "HTTP $code"; cat "$RUN/$2.stats.tmp" 2>/dev/null; } >"$RUN/$2.stats.error"
+        rm -f "$RUN/$2.stats.tmp"
+        log "WARNING: GET /statistics answered $code ($2)"
+    fi
+}
+
+# load NAME CONCURRENCY SECONDS SCRIPT URL [SCRIPT ARGS...]: wrk into RUN/NAME.wrk.txt.
+load() {
+    local name="$1" c="$2" seconds="$3" script="$4" url="$5" threads=2
+    shift 5
+    if [ "$c" -lt 2 ]; then threads="$c"; fi
+    if [ $# -gt 0 ]; then set -- -- "$@"; fi
+    wrk -c "$c" -t "$threads" -d "${seconds}s" --timeout "$WRK_TIMEOUT" --latency -s "$script" "$url" "$@" \
+        >"$RUN/$name.wrk.txt" 2>&1 || { cat "$RUN/$name.wrk.txt" >&2; die "wrk failed ($name)"; }
+    grep -q '^{"requests"' "$RUN/$name.wrk.txt" || { cat "$RUN/$name.wrk.txt" >&2; die "wrk printed no summary ($name)"; }
+    "$PY" - "$RUN/$name.wrk.txt" "$name" "$c" <<'PY' >&2
+import json, sys
+r = json.loads([l for l in open(sys.argv[1]) if l.startswith('{"requests"')][-1])
+s = r["status"]
+extra = f", 503 {s['503']}, 504 {s['504']}" if s and (s["503"] or s["504"]) else ""
+print(f"bench:   {sys.argv[2]}: c={sys.argv[3]} {r['requests_per_s']:.1f} req/s, p50 {r['p50_ms']:.1f} ms, "
+      f"p99 {r['p99_ms']:.1f} ms, max {r['max_ms']:.1f} ms, errors {r['errors']}{extra}")
+PY
+}
+
+# --- 1. wrk and the runtime --------------------------------------------------------------------
+if ! command -v wrk >/dev/null 2>&1; then
+    log "installing wrk with apt-get"
+    SUDO=()
+    [ "$(id -u)" -eq 0 ] || SUDO=(sudo -n)
+    export DEBIAN_FRONTEND=noninteractive
+    "${SUDO[@]}" apt-get install -y -qq --no-install-recommends wrk </dev/null >/dev/null 2>&1 ||
+        { "${SUDO[@]}" apt-get update -qq </dev/null && "${SUDO[@]}" apt-get install -y -qq --no-install-recommends wrk </dev/null >/dev/null; } ||
+        die "could not install wrk with apt-get"
+fi
+command -v wrk >/dev/null 2>&1 || die "wrk is missing"
+command -v curl >/dev/null 2>&1 || die "curl is missing"
+"$ROOT/scripts/bootstrap.sh" >&2
+
+# --- 2. binaries -------------------------------------------------------------------------------
+if [ "$MODE" = smoke ]; then
+    BUILD=debug
+    BIN_DIR="${BIN_DIR:-$(swift build --show-bin-path)}"
+elif [ -n "${BIN_DIR:-}" ]; then
+    BUILD="prebuilt ($BIN_DIR)"
+    log "using the binaries in BIN_DIR=$BIN_DIR (not building)"
+else
+    BUILD=release
+    log "swift build -c release"
+    swift build -c release >&2
+    BIN_DIR="$(swift build -c release --show-bin-path)"
+fi
+SERVER_BIN="${DMS_SERVER_BINARY:-$BIN_DIR/deep-model-server}"
+EXPORT_BIN="${DMS_EXPORT_BINARY:-$BIN_DIR/deep-model-export}"
+BENCH_BIN="${DMS_BENCH_BINARY:-$BIN_DIR/deep-model-bench}"
+for bin in "$SERVER_BIN" "$EXPORT_BIN" "$BENCH_BIN"; do
+    [ -x "$bin" ] || die "$bin is missing or not executable ($BUILD build; build it first)"
+done
+
+# --- 3. models -----------------------------------------------------------------------------------
+ENGINES="mx onnx"
+if [ "$MODE" = smoke ]; then
+    MODEL_NAME=digits-mlp
+    MODEL_mx="$ROOT/examples/digits-mlp.model"
+    MODEL_onnx="$WORK/digits-mlp-onnx.model"
+    IMAGE="$ROOT/examples/samples/digit-7-7-64.jpg"
+    "$EXPORT_BIN" --model-name digits-mlp-onnx --model-path "$ROOT/examples/digits-mlp-onnx" \
+        --output "$WORK" --force >"$RUN/export.log" 2>&1 || { cat "$RUN/export.log" >&2; die "deep-model-export failed"; }
+else
+    MODEL_NAME=resnet18
+    "$ROOT/bench/make-models.sh" "$WORK" "$EXPORT_BIN" >&2
+    MODEL_mx="$WORK/resnet18.model"
+    MODEL_onnx="$WORK/resnet18-onnx.model"
+    IMAGE="$WORK/cat.jpg"
+fi
+
+"$PY" "$ROOT/bench/run_report.py" params "$RUN/params.json" mode="$MODE" timestamp="$STAMP" build="$BUILD" \
+    bin_dir="$BIN_DIR" server_binary="$SERVER_BIN" bench_binary="$BENCH_BIN" engines="$ENGINES" \
+    model_name="$MODEL_NAME" model_mx="$MODEL_mx" model_onnx="$MODEL_onnx" image="$IMAGE" field="$FIELD" \
+    duration="$DURATION" floor_seconds="$FLOOR_SECONDS" warmup="$WARMUP" concurrency="$CONCURRENCY" \
+    batch_sizes="$BATCH_SIZES" delay_ms="$DELAY_MS" max_batch_size="$MAX_BATCH_SIZE" queue_size="$QUEUE_SIZE" \
+    small_queue="$SMALL_QUEUE" deadline_ms="$DEADLINE_MS" deadline_concurrency="$DEADLINE_CONCURRENCY" \
+    ping_concurrency="$PING_CONCURRENCY" wrk_timeout="$WRK_TIMEOUT"
+
+PREDICT="$ROOT/bench/wrk/predict.lua"
+PING="$ROOT/bench/wrk/ping.lua"
+serve() {  # LABEL MODEL QUEUE_SIZE: a server with one model and the batching settings
+    start "$1" "$SERVER_BIN" --models "$MODEL_NAME=$2" --port 0 --model-store "$WORK/store" \
+        --log-file "$RUN/$1.log" --max-batch-size "$MAX_BATCH_SIZE" --max-batch-delay "$DELAY_MS" --queue-size "$3"
+}
+warm_up() {  # LABEL PORT
+    load "$1-warmup" 2 "$WARMUP" "$PREDICT" "http://127.0.0.1:$2/$MODEL_NAME/predict" "$IMAGE" 0 "$FIELD"
+}
+
+log "$MODE run: $(nproc) cores, $BUILD build, engines $ENGINES, raw outputs in $RUN"
+
+# --- 4. per engine: floor, load, small queue with a deadline -----------------------------------
+for engine in $ENGINES; do
+    model_var="MODEL_$engine"
+    model="${!model_var}"
+    log "== $engine: floor (deep-model-bench floor, batch sizes $BATCH_SIZES, ${FLOOR_SECONDS} s each)"
+    { "$BENCH_BIN" floor --model "$model" --image "$IMAGE" --batch-sizes "$BATCH_SIZES" --seconds "$FLOOR_SECONDS" \
+        2>&1 1>&3 3>&- | tee "$RUN/floor-$engine.err" >&2; } 3>"$RUN/floor-$engine.json" ||
+        die "deep-model-bench floor failed ($engine)"
+
+    log "== $engine: server, concurrency $CONCURRENCY"
+    label="$engine-main"
+    serve "$label" "$model" "$QUEUE_SIZE"
+    vm_status "$PID" "$label-loaded"
+    warm_up "$label" "$PORT"
+    check_alive "$label" "$PID"
+    vm_status "$PID" "$label-warm"
+    statistics "$PORT" "$label-warm"
+    for c in $CONCURRENCY; do
+        load "$engine-c$c" "$c" "$DURATION" "$PREDICT" "http://127.0.0.1:$PORT/$MODEL_NAME/predict" "$IMAGE" 0 "$FIELD"
+        check_alive "$label" "$PID"
+        statistics "$PORT" "$engine-c$c"
+    done
+    vm_status "$PID" "$label-end"
+    finish "$label" "$PID"
+
+    log "== $engine: queue $SMALL_QUEUE, deadline $DEADLINE_MS ms, concurrency $DEADLINE_CONCURRENCY"
+    label="$engine-deadline"
+    serve "$label" "$model" "$SMALL_QUEUE"
+    warm_up "$label" "$PORT"
+    check_alive "$label" "$PID"
+    vm_status "$PID" "$label-warm"
+    statistics "$PORT" "$label-warm"
+    load "$engine-c$DEADLINE_CONCURRENCY" "$DEADLINE_CONCURRENCY" "$DURATION" "$PREDICT" \
+        "http://127.0.0.1:$PORT/$MODEL_NAME/predict" "$IMAGE" "$DEADLINE_MS" "$FIELD"
+    check_alive "$label" "$PID"
+    vm_status "$PID" "$label-end"
+    statistics "$PORT" "$engine-c$DEADLINE_CONCURRENCY"
+    finish "$label" "$PID"
+done
+
+# --- 5. /ping: DMS against a bare Hummingbird app ---------------------------------------------
+log "== /ping, concurrency $PING_CONCURRENCY"
+first="${ENGINES%% *}"
+model_var="MODEL_$first"
+serve ping-dms "${!model_var}" "$QUEUE_SIZE"
+load ping-dms "$PING_CONCURRENCY" "$DURATION" "$PING" "http://127.0.0.1:$PORT/ping"
+check_alive ping-dms "$PID"
+finish ping-dms "$PID"
+start ping-bare "$BENCH_BIN" ping-server --port 0
+load ping-bare "$PING_CONCURRENCY" "$DURATION" "$PING" "http://127.0.0.1:$PORT/ping"
+check_alive ping-bare "$PID"
+finish ping-bare "$PID" "0 143"
+
+# --- 6. report -----------------------------------------------------------------------------------
+"$PY" "$ROOT/bench/run_report.py" report "$RUN" "$RESULTS"
