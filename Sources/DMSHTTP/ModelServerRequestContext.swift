@@ -1,19 +1,23 @@
 import Hummingbird
+import NIOCore
 
 /// The request context of the REST surface: Hummingbird's basic context plus the connection's
-/// channel, so that a prediction can tell whether its client is still there.
-///
-/// Hummingbird does not cancel a handler when its client disconnects; checking the channel when
-/// a worker picks a request up is how an abandoned request is dropped without an engine call,
-/// while keep-alive connections work as before.
+/// channel, so that a prediction can find the connection's `ClientConnectionWatcher` and tell
+/// whether its client is still there.
 public struct ModelServerRequestContext: RequestContext {
     public var coreContext: CoreRequestContextStorage
-    /// Whether the connection the request came on is still open.
-    public let isClientConnected: @Sendable () -> Bool
+    /// The connection the request came on.
+    public let channel: any Channel
 
     public init(source: ApplicationRequestContextSource) {
         self.coreContext = .init(source: source)
-        let channel = source.channel
-        self.isClientConnected = { channel.isActive }
+        self.channel = source.channel
+    }
+
+    /// A check of whether the client has left, for the scheduler to call when it picks the
+    /// request up (always "no" on a connection without a watcher).
+    func clientGoneCheck() async -> @Sendable () -> Bool {
+        let watcher = try? await channel.pipeline.handler(type: ClientConnectionWatcher.self).get()
+        return { watcher?.isClientGone ?? false }
     }
 }

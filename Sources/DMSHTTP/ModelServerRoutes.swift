@@ -76,8 +76,8 @@ public final class ModelServerRoutes: Sendable {
             let mediaType = item.prefix { $0 != ";" }.trimmingCharacters(in: .whitespaces)
             return mediaType.isEmpty ? nil : mediaType
         }
-        let isClientConnected = context.isClientConnected
-        let response = try await repository.predict(modelName: name, request: predictionRequest, deadline: deadline) { !isClientConnected() }
+        let clientGone = await context.clientGoneCheck()
+        let response = try await repository.predict(modelName: name, request: predictionRequest, deadline: deadline, clientGone: clientGone)
         switch response {
         case .json(let document):
             return .json(document)

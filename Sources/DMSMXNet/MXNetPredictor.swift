@@ -2,8 +2,10 @@ import DMSCore
 import Foundation
 
 /// One MXNet predictor: a model bound to fixed input shapes, with one engine handle per batch
-/// size seen so far (MXNet's predict API binds shapes at creation; other batch sizes come from
-/// `MXPredReshape`, which shares the weights).
+/// size in use (MXNet's predict API binds shapes at creation; other batch sizes come from
+/// `MXPredReshape`, which shares the weights and costs a graph binding, so handles are kept for
+/// reuse). At most `maxReshapedHandles` reshaped handles are kept, the least recently used
+/// freed first, so clients sending many distinct batch sizes cannot grow memory without bound.
 ///
 /// Not thread-safe: the runtime's worker makes one call at a time, which is this type's
 /// contract (and MXNet's: a handle must never be used from two threads at once).
@@ -14,6 +16,9 @@ final class MXNetPredictor: ModelPredictor, @unchecked Sendable {
     private let inputNames: [String]
     private let baseBatchSize: Int
     private var handles: [Int: MXNetLibrary.PredictorHandle] = [:]
+    /// Reshaped batch sizes, least recently used first (the base handle is never freed).
+    private var reshapedUseOrder: [Int] = []
+    static let maxReshapedHandles = 16
 
     init(library: MXNetLibrary, symbolJSON: Data, parameters: Data, signature: ModelSignature, description: PredictorDescription) throws(DMSError) {
         self.library = library
@@ -91,7 +96,13 @@ final class MXNetPredictor: ModelPredictor, @unchecked Sendable {
     }
 
     private func handle(batchSize: Int) throws(DMSError) -> MXNetLibrary.PredictorHandle {
-        if let handle = handles[batchSize] { return handle }
+        if let handle = handles[batchSize] {
+            if let position = reshapedUseOrder.firstIndex(of: batchSize) {
+                reshapedUseOrder.remove(at: position)
+                reshapedUseOrder.append(batchSize)
+            }
+            return handle
+        }
         guard let base = handles[baseBatchSize] else {
             throw DMSError(.internalError, "the MXNet predictor has no base handle")
         }
@@ -101,7 +112,12 @@ final class MXNetPredictor: ModelPredictor, @unchecked Sendable {
             library.reshape(UInt32(shapes.count), keys, indptr, data, base, &reshaped)
         }
         guard status == 0, let reshaped else { throw engineError("preparing batch size \(batchSize)") }
+        if reshapedUseOrder.count >= Self.maxReshapedHandles {
+            let evicted = reshapedUseOrder.removeFirst()
+            if let handle = handles.removeValue(forKey: evicted) { _ = library.free(handle) }
+        }
         handles[batchSize] = reshaped
+        reshapedUseOrder.append(batchSize)
         return reshaped
     }
 

@@ -52,6 +52,7 @@ public struct ModelServer: Sendable {
         let logger = self.logger
         let app = Application(
             router: routes.makeRouter(),
+            server: .http1(configuration: .init(additionalChannelHandlers: [ClientConnectionWatcher()])),
             configuration: .init(address: .hostname(configuration.host, port: configuration.port), serverName: nil),
             services: [RepositoryShutdownService(repository: repository)],
             onServerRunning: { channel in

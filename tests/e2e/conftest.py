@@ -172,6 +172,38 @@ def test_models(tmp_path_factory):
     return {name: export_model(name, folders / name, archives) for name in names}
 
 
+@pytest.fixture(scope="session")
+def slow_models(tmp_path_factory):
+    """The deliberately slow image classifiers of `scripts/make_test_models.py --slow` (about
+    0.4 s of engine time per 384x384 image on 2 cores), to hold a model's worker busy:
+    {"mxnet": folder, "onnx": folder}, the same weights for both engines. The generator's report
+    (timings, parity) is kept in `make_test_models.log` beside the folders."""
+    folders = tmp_path_factory.mktemp("slow-models")
+    result = subprocess.run(
+        [sys.executable, str(ROOT / "scripts/make_test_models.py"), str(folders), "--slow"],
+        capture_output=True,
+        text=True,
+    )
+    (folders / "make_test_models.log").write_text(result.stdout + result.stderr)
+    assert result.returncode == 0, result.stdout + result.stderr
+    return {"mxnet": folders / "slow-mx", "onnx": folders / "slow-onnx"}
+
+
+def slow_model_variant(folder, destination, size=None, batch=None):
+    """A copy of a slow model folder whose signature takes size x size images (the networks
+    take any size; the engine time grows with size squared) and/or a fixed batch dimension."""
+    shutil.copytree(folder, destination)
+    path = pathlib.Path(destination) / "signature.json"
+    signature = json.loads(path.read_text())
+    if size is not None:
+        signature["inputs"][0]["data_shape"][2:] = [size, size]
+    if batch is not None:
+        signature["inputs"][0]["data_shape"][0] = batch
+        signature["outputs"][0]["data_shape"][0] = batch
+    path.write_text(json.dumps(signature, indent=2) + "\n")
+    return pathlib.Path(destination)
+
+
 @pytest.fixture(scope="module")
 def digits_server(start_server):
     """Both bundled example models in one server, with their default (vision) service."""
