@@ -10,8 +10,9 @@ public protocol InferenceEngine: Sendable {
 
     /// Loads the model and checks it against its signature: anything that would make a later
     /// prediction fail (missing inputs, output shapes that disagree) is an `.invalidModel` error
-    /// here, not an abort later.
-    func load(_ artifacts: ModelArtifacts) throws(DMSError) -> any ModelPredictor
+    /// here, not an abort later. `maxBatchSize` is the most rows the runtime will batch into one
+    /// call, so the engine can prepare (and warm up) for the batch sizes it will see.
+    func load(_ artifacts: ModelArtifacts, maxBatchSize: Int) throws(DMSError) -> any ModelPredictor
 
     /// The signature a model file declares about itself, for formats that carry one (ONNX), so
     /// such a model can be served without `signature.json`. Inputs and outputs are JSON tensors.
@@ -19,6 +20,11 @@ public protocol InferenceEngine: Sendable {
 }
 
 extension InferenceEngine {
+    /// Loads the model for calls of one request at a time.
+    public func load(_ artifacts: ModelArtifacts) throws(DMSError) -> any ModelPredictor {
+        try load(artifacts, maxBatchSize: 1)
+    }
+
     /// Formats that do not describe their inputs (MXNet) need a `signature.json`.
     public func signature(of files: ModelArtifacts.EngineFiles) throws(DMSError) -> ModelSignature {
         throw DMSError(.invalidModel, "the model has no 'signature.json', and \(name) models do not describe their own inputs")
@@ -54,9 +60,14 @@ public struct PredictorDescription: Sendable, Equatable {
 
     public var outputNames: [String]
     public var outputActivation: OutputActivation
+    /// The batch sizes the engine has prepared and runs without extra cost, when other sizes
+    /// cost more (MXNet binds a new graph, and keeps its memory, for every batch size); the
+    /// scheduler forms batches of these sizes. Nil when every size costs the same.
+    public var preferredBatchSizes: [Int]?
 
-    public init(outputNames: [String], outputActivation: OutputActivation) {
+    public init(outputNames: [String], outputActivation: OutputActivation, preferredBatchSizes: [Int]? = nil) {
         self.outputNames = outputNames
         self.outputActivation = outputActivation
+        self.preferredBatchSizes = preferredBatchSizes
     }
 }

@@ -30,7 +30,12 @@ public struct MXNetEngine: InferenceEngine {
         return false
     }
 
-    public func load(_ artifacts: ModelArtifacts) throws(DMSError) -> any ModelPredictor {
+    /// Loads the model and prepares a bound predictor for each batch size the scheduler will
+    /// form, `MXNetPredictor.batchSizesToPrepare(upTo: maxBatchSize)`, each run once on zeros so
+    /// the first request of that size pays nothing extra. A size MXNet cannot reshape to (a
+    /// graph with a fixed batch inside) stops the preparation there: the model then batches only
+    /// up to the sizes prepared, and the log says why.
+    public func load(_ artifacts: ModelArtifacts, maxBatchSize: Int) throws(DMSError) -> any ModelPredictor {
         let checked = try Self.checkFiles(artifacts)
         let library = try MXNetLibrary.load(candidates: libraryCandidates, threadCount: threadCount, logger: logger)
         let predictor = try MXNetPredictor(
@@ -39,6 +44,11 @@ public struct MXNetEngine: InferenceEngine {
                 outputNames: Array(checked.symbol.outputNames.prefix(artifacts.signature.outputs.count)),
                 outputActivation: checked.symbol.outputOperators.first.map(MXNetSymbol.softmaxOperators.contains) == true ? .softmax : .none))
         try predictor.checkOutputShapes(fileName: checked.symbolName)
+        if let failure = predictor.prepare(batchSizes: MXNetPredictor.batchSizesToPrepare(upTo: maxBatchSize)) {
+            logger.warning(
+                "MXNet cannot run this model at every batch size; batches stay within the sizes prepared",
+                metadata: ["prepared": "\(predictor.description.preferredBatchSizes ?? [])", "reason": "\(failure.message)"])
+        }
         return predictor
     }
 

@@ -2,31 +2,49 @@ import DMSCore
 import Foundation
 
 /// One MXNet predictor: a model bound to fixed input shapes, with one engine handle per batch
-/// size in use (MXNet's predict API binds shapes at creation; other batch sizes come from
-/// `MXPredReshape`, which shares the weights and costs a graph binding, so handles are kept for
-/// reuse). At most `maxReshapedHandles` reshaped handles are kept, the least recently used
-/// freed first, so clients sending many distinct batch sizes cannot grow memory without bound.
+/// size in use. MXNet's predict API binds shapes when it creates a handle; other batch sizes
+/// come from `MXPredReshape`, which shares the weights but binds a new graph, and with oneDNN
+/// each bound ResNet-18 keeps about 70 MiB of its own that MXNet does not give back when the
+/// handle is freed (measured with MXPredReshape/MXPredFree through ctypes, batch 2 to 8), and
+/// its first forward is twice as slow. So handles are prepared once for a few batch sizes (the
+/// preferred sizes the scheduler batches to: powers of two up to the largest batch) and kept;
+/// any other size (a single request carrying its own odd batch) gets a handle from a small
+/// least-recently-used set of `maxUnpreparedHandles`.
 ///
 /// Not thread-safe: the runtime's worker makes one call at a time, which is this type's
 /// contract (and MXNet's: a handle must never be used from two threads at once).
 final class MXNetPredictor: ModelPredictor, @unchecked Sendable {
-    let description: PredictorDescription
+    var description: PredictorDescription {
+        var description = baseDescription
+        description.preferredBatchSizes = preparedBatchSizes.sorted()
+        return description
+    }
+    private let baseDescription: PredictorDescription
     private let library: MXNetLibrary
     private let signature: ModelSignature
     private let inputNames: [String]
     private let baseBatchSize: Int
     private var handles: [Int: MXNetLibrary.PredictorHandle] = [:]
-    /// Reshaped batch sizes, least recently used first (the base handle is never freed).
-    private var reshapedUseOrder: [Int] = []
-    static let maxReshapedHandles = 16
+    /// Batch sizes whose handles are kept for the predictor's life.
+    private var preparedBatchSizes: Set<Int>
+    /// Other batch sizes with a handle, least recently used first.
+    private var unpreparedUseOrder: [Int] = []
+    static let maxUnpreparedHandles = 2
+
+    /// The batch sizes worth a handle of their own for batches of up to `maxBatchSize` rows:
+    /// the powers of two below it, and itself.
+    static func batchSizesToPrepare(upTo maxBatchSize: Int) -> [Int] {
+        Array(sequence(first: 1) { $0 * 2 }.prefix { $0 < maxBatchSize }) + [max(1, maxBatchSize)]
+    }
 
     init(library: MXNetLibrary, symbolJSON: Data, parameters: Data, signature: ModelSignature, description: PredictorDescription) throws(DMSError) {
         self.library = library
         self.signature = signature
-        self.description = description
+        self.baseDescription = description
         self.inputNames = signature.inputs.map(\.name)
         let declaredBatch = signature.inputs[0].shape[0]
         self.baseBatchSize = declaredBatch > 0 ? declaredBatch : 1
+        self.preparedBatchSizes = [baseBatchSize]
         let shapes = signature.inputs.map { $0.shape(batchSize: baseBatchSize) }
         for (spec, shape) in zip(signature.inputs, shapes) where shape.contains(where: { $0 <= 0 }) {
             throw DMSError(.invalidModel, "signature.json: input '\(spec.name)' has an unknown dimension \(spec.shape) beyond the batch; MXNet needs every dimension to create a predictor")
@@ -69,6 +87,44 @@ final class MXNetPredictor: ModelPredictor, @unchecked Sendable {
         }
     }
 
+    /// Binds and warms up a handle for each of `batchSizes` (in ascending order) that the
+    /// signature allows, and keeps them. Stops at the first size MXNet fails on and returns
+    /// that failure; the sizes before it stay prepared.
+    func prepare(batchSizes: [Int]) -> DMSError? {
+        guard signature.inputs.allSatisfy(\.hasDynamicBatch) else { return nil }
+        for size in batchSizes.sorted() where !preparedBatchSizes.contains(size) {
+            do throws(DMSError) {
+                let handle = try handle(batchSize: size)
+                try warmUp(handle, batchSize: size)
+                unpreparedUseOrder.removeAll { $0 == size }
+                preparedBatchSizes.insert(size)
+            } catch {
+                return error
+            }
+        }
+        do throws(DMSError) {
+            try warmUp(try handle(batchSize: baseBatchSize), batchSize: baseBatchSize)
+        } catch {
+            return error
+        }
+        return nil
+    }
+
+    /// One forward pass on zeros: oneDNN builds its kernels on a handle's first run.
+    private func warmUp(_ handle: MXNetLibrary.PredictorHandle, batchSize: Int) throws(DMSError) {
+        for (name, spec) in zip(inputNames, signature.inputs) {
+            let zeros = [Float](repeating: 0, count: Tensor.elementCount(of: spec.shape(batchSize: batchSize)))
+            guard library.setInput(handle, name, zeros, UInt32(zeros.count)) == 0 else { throw engineError("setting input '\(name)' to warm up") }
+        }
+        guard library.forward(handle) == 0 else { throw engineError("warming up batch size \(batchSize)") }
+        for index in signature.outputs.indices {
+            let shape = try outputShape(handle, index: index)
+            guard shape.first == batchSize || signature.outputs[index].shape.first.map({ $0 > 0 }) == true else {
+                throw DMSError(.invalidModel, "output \(index) has shape \(shape) for a batch of \(batchSize)")
+            }
+        }
+    }
+
     func predict(_ inputs: [Tensor]) throws(DMSError) -> [Tensor] {
         let batchSize = inputs[0].shape[0]
         let handle = try handle(batchSize: batchSize)
@@ -97,9 +153,9 @@ final class MXNetPredictor: ModelPredictor, @unchecked Sendable {
 
     private func handle(batchSize: Int) throws(DMSError) -> MXNetLibrary.PredictorHandle {
         if let handle = handles[batchSize] {
-            if let position = reshapedUseOrder.firstIndex(of: batchSize) {
-                reshapedUseOrder.remove(at: position)
-                reshapedUseOrder.append(batchSize)
+            if let position = unpreparedUseOrder.firstIndex(of: batchSize) {
+                unpreparedUseOrder.remove(at: position)
+                unpreparedUseOrder.append(batchSize)
             }
             return handle
         }
@@ -112,12 +168,12 @@ final class MXNetPredictor: ModelPredictor, @unchecked Sendable {
             library.reshape(UInt32(shapes.count), keys, indptr, data, base, &reshaped)
         }
         guard status == 0, let reshaped else { throw engineError("preparing batch size \(batchSize)") }
-        if reshapedUseOrder.count >= Self.maxReshapedHandles {
-            let evicted = reshapedUseOrder.removeFirst()
+        if unpreparedUseOrder.count >= Self.maxUnpreparedHandles {
+            let evicted = unpreparedUseOrder.removeFirst()
             if let handle = handles.removeValue(forKey: evicted) { _ = library.free(handle) }
         }
         handles[batchSize] = reshaped
-        reshapedUseOrder.append(batchSize)
+        unpreparedUseOrder.append(batchSize)
         return reshaped
     }
 

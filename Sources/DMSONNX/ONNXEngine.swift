@@ -40,14 +40,33 @@ public struct ONNXEngine: InferenceEngine {
     /// model input, by name, and nothing else; each declared input and output must exist in
     /// the model with the same element type, the same rank and the same size wherever both fix
     /// one. Every mismatch is an `.invalidModel` error naming the tensor.
-    public func load(_ artifacts: ModelArtifacts) throws(DMSError) -> any ModelPredictor {
+    ///
+    /// When the signature gives every dimension but the batch, the model is then run once on
+    /// zeros at batch 1 and at `maxBatchSize`, so the first requests do not pay for ONNX Runtime
+    /// planning its kernels and growing its memory arena (and the server's memory does not grow
+    /// under load). A model that fails on zeros is served anyway, with a warning.
+    public func load(_ artifacts: ModelArtifacts, maxBatchSize: Int) throws(DMSError) -> any ModelPredictor {
         guard case .onnx(let model) = artifacts.engineFiles else {
             throw DMSError(.invalidModel, "not an ONNX model")
         }
         let library = try ONNXRuntimeLibrary.load(candidates: libraryCandidates, logger: logger)
         let session = try ONNXSession(library: library, model: model, intraOpThreadCount: intraOpThreadCount)
         try Self.check(artifacts.signature, against: session, fileName: model.lastPathComponent)
-        return ONNXPredictor(session: session, signature: artifacts.signature)
+        let predictor = ONNXPredictor(session: session, signature: artifacts.signature)
+        for batchSize in Set([1, maxBatchSize]).sorted() {
+            let shapes = artifacts.signature.inputs.map { $0.shape(batchSize: batchSize) }
+            guard shapes.allSatisfy({ $0.allSatisfy { $0 > 0 } }) else { break }
+            let zeros = zip(artifacts.signature.inputs, shapes).map { spec, shape in
+                Tensor(dataType: spec.dataType, shape: shape, bytes: [UInt8](repeating: 0, count: Tensor.elementCount(of: shape) * spec.dataType.byteWidth))
+            }
+            do throws(DMSError) {
+                _ = try predictor.predict(zeros)
+            } catch {
+                logger.warning("the model failed a warm-up run on zeros", metadata: ["model": "\(model.lastPathComponent)", "batch_size": "\(batchSize)", "reason": "\(error.message)"])
+                break
+            }
+        }
+        return predictor
     }
 
     /// The signature the `.onnx` file declares about itself (see `readSignature`), for serving it

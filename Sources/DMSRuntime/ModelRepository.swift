@@ -79,12 +79,13 @@ public final class ModelRepository: Sendable {
             throw DMSError(.unsupported, "no engine is available for this model's files")
         }
         let workers = model.requestedSettings.workers
-        let predictors = try await Self.runBlocking { () throws(DMSError) in
-            try (0..<workers).map { _ throws(DMSError) in try engine.load(artifacts) }
-        }
-        let service = try makeService(artifacts, predictors[0].description, requestedService)
         let signature = artifacts.signature
         let batchable = (signature.inputs + signature.outputs).allSatisfy(\.hasDynamicBatch)
+        let maxBatchSize = batchable ? model.requestedSettings.maxBatchSize : 1
+        let predictors = try await Self.runBlocking { () throws(DMSError) in
+            try (0..<workers).map { _ throws(DMSError) in try engine.load(artifacts, maxBatchSize: maxBatchSize) }
+        }
+        let service = try makeService(artifacts, predictors[0].description, requestedService)
         let scheduler = ModelScheduler(name: model.name, predictors: predictors, settings: model.requestedSettings, batchable: batchable)
         model.markReady(.init(artifacts: artifacts, service: service, scheduler: scheduler))
         logger.info(

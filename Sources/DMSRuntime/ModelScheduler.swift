@@ -13,8 +13,10 @@ import Foundation
 ///   wait in the queue; a worker that finishes and finds requests waiting takes as many as fit
 ///   in `maxBatchSize` rows (requests whose inputs have the same shapes beyond the batch
 ///   dimension), and, if that is less than a full batch, first waits up to `maxBatchDelay`
-///   (counted from the oldest request's arrival) for more. Models whose signature fixes the batch
-///   dimension run one request per engine call.
+///   (counted from the oldest request's arrival) for more. When the engine prefers some batch
+///   sizes (`PredictorDescription.preferredBatchSizes`), a batch is cut back to the largest of
+///   them that the requests fill, and the rest wait for the next call. Models whose signature
+///   fixes the batch dimension run one request per engine call.
 /// - **Back-pressure.** At most `queueSize` requests wait; another is refused at once
 ///   (`.resourceExhausted`, which the REST surface sends as 503 with `Retry-After`).
 /// - **Deadlines.** A request's deadline is enforced when it passes: a request still queued is
@@ -90,6 +92,7 @@ public final class ModelScheduler: @unchecked Sendable {
     public let name: String
     /// The settings in effect (batching is off for a model without a dynamic batch dimension).
     public let settings: Settings
+    private let preferredBatchSizes: Set<Int>?
 
     private let condition = NSCondition()
     private var queue: [Job] = []
@@ -108,6 +111,7 @@ public final class ModelScheduler: @unchecked Sendable {
         effective.workers = predictors.count
         if !batchable { effective.maxBatchSize = 1 }
         self.settings = effective
+        self.preferredBatchSizes = predictors[0].description.preferredBatchSizes.map(Set.init)
         self.runningWorkers = predictors.count
         for (index, predictor) in predictors.enumerated() {
             let worker = PredictorBox(predictor)
@@ -290,34 +294,44 @@ public final class ModelScheduler: @unchecked Sendable {
     /// Removes the head request and the queued requests that fit with it from the queue (lock
     /// held), answering those that expired or were abandoned on the way.
     private func takeBatch() -> [Job] {
-        var batch: [Job] = []
-        var rows = 0
-        var index = 0
-        let now = ContinuousClock.now
-        while index < queue.count {
+        dropExpiredAndAbandoned()
+        guard let head = queue.first else { return [] }
+        var chosen = [0]
+        var rows = head.inputs.rowCount
+        var index = 1
+        while index < queue.count, rows < settings.maxBatchSize {
             let job = queue[index]
+            if job.rowLayouts == head.rowLayouts, rows + job.inputs.rowCount <= settings.maxBatchSize {
+                chosen.append(index)
+                rows += job.inputs.rowCount
+            }
+            index += 1
+        }
+        if let preferred = preferredBatchSizes {
+            while chosen.count > 1, !preferred.contains(rows) {
+                rows -= queue[chosen.removeLast()].inputs.rowCount
+            }
+        }
+        let batch = chosen.map { queue[$0] }
+        for index in chosen.reversed() { queue.remove(at: index) }
+        return batch
+    }
+
+    /// Answers and removes the queued requests whose deadline has passed or whose client has
+    /// gone (lock held).
+    private func dropExpiredAndAbandoned() {
+        let now = ContinuousClock.now
+        queue.removeAll { job in
             if let deadline = job.deadline, deadline <= now {
-                queue.remove(at: index)
                 dropLocked(job, counting: \.expired, error: DMSError(.deadlineExceeded, "the request's deadline passed while it waited for model '\(name)'"))
-                continue
+                return true
             }
             if let clientGone = job.clientGone, clientGone() {
-                queue.remove(at: index)
                 dropLocked(job, counting: \.cancelled, error: DMSError(.unavailable, "the client went away before model '\(name)' ran the request"))
-                continue
+                return true
             }
-            let fits = batch.isEmpty
-                || (job.rowLayouts == batch[0].rowLayouts && rows + job.inputs.rowCount <= settings.maxBatchSize)
-            guard fits else {
-                index += 1
-                continue
-            }
-            batch.append(job)
-            rows += job.inputs.rowCount
-            queue.remove(at: index)
-            if rows >= settings.maxBatchSize { break }
+            return false
         }
-        return batch
     }
 
     private func dropLocked(_ job: Job, counting counter: WritableKeyPath<Statistics, Int>, error: DMSError) {

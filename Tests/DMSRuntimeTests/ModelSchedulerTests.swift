@@ -9,13 +9,16 @@ import Testing
 /// doubles its input, records the values of each call (one list per engine call), and can hold
 /// each call (on the worker's own thread) until the test signals `gate`.
 private final class GatedPredictor: ModelPredictor, @unchecked Sendable {
-    let description = PredictorDescription(outputNames: ["y"], outputActivation: .none)
+    let description: PredictorDescription
     let calls = Mutex<[[Float]]>([])
     let running = Mutex(0)
     let gate = DispatchSemaphore(value: 0)
     let holds: Bool
 
-    init(holds: Bool) { self.holds = holds }
+    init(holds: Bool, preferredBatchSizes: [Int]? = nil) {
+        self.holds = holds
+        self.description = PredictorDescription(outputNames: ["y"], outputActivation: .none, preferredBatchSizes: preferredBatchSizes)
+    }
 
     func predict(_ inputs: [Tensor]) throws(DMSError) -> [Tensor] {
         let values = inputs[0].floats
@@ -116,6 +119,19 @@ struct ModelSchedulerTests {
         _ = try await blocker.value
         for task in queued { _ = try await task.value }
         #expect(predictor.calls.withLock { $0 } == [[100], [1, 2], [3], [7, 8]])
+        await scheduler.shutdown()
+    }
+
+    @Test func batchesAreCutBackToTheEnginesPreferredSizes() async throws {
+        let predictor = GatedPredictor(holds: true, preferredBatchSizes: [1, 2, 4, 8])
+        let scheduler = scheduler([predictor])
+        let blocker = Task { try await scheduler.predict(inputs(100)) }
+        await waitUntil { predictor.callCount == 1 }
+        let queued = await enqueueInOrder(scheduler, [inputs(1), inputs(2), inputs(3), inputs(4), inputs(5), inputs(6), inputs(7)])
+        for _ in 0..<4 { predictor.gate.signal() }
+        _ = try await blocker.value
+        for (value, task) in zip(1..., queued) { #expect(try await task.value == doubled(Float(value))) }
+        #expect(predictor.calls.withLock { $0 } == [[100], [1, 2, 3, 4], [5, 6], [7]])
         await scheduler.shutdown()
     }
 
