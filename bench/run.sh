@@ -259,7 +259,7 @@ for engine in $ENGINES; do
     model_var="MODEL_$engine"
     model="${!model_var}"
     log "== $engine: floor (deep-model-bench floor, batch sizes $BATCH_SIZES, ${FLOOR_SECONDS} s each)"
-    { "$BENCH_BIN" floor --model "$model" --image "$IMAGE" --batch-sizes "$BATCH_SIZES" --seconds "$FLOOR_SECONDS" \
+    { "$BENCH_BIN" floor --model "$model" --image "$IMAGE" --batch-sizes "$BATCH_SIZES" --seconds "$FLOOR_SECONDS" --max-batch-size "$MAX_BATCH_SIZE" \
         2>&1 1>&3 3>&- | tee "$RUN/floor-$engine.err" >&2; } 3>"$RUN/floor-$engine.json" ||
         die "deep-model-bench floor failed ($engine)"
 

@@ -78,15 +78,19 @@ public final class ModelRepository: Sendable {
         guard let engine = engines.first(where: { $0.canLoad(artifacts.engineFiles) }) else {
             throw DMSError(.unsupported, "no engine is available for this model's files")
         }
-        let workers = model.requestedSettings.workers
         let signature = artifacts.signature
         let batchable = (signature.inputs + signature.outputs).allSatisfy(\.hasDynamicBatch)
         let maxBatchSize = batchable ? model.requestedSettings.maxBatchSize : 1
-        let predictors = try await Self.runBlocking { () throws(DMSError) in
-            try (0..<workers).map { _ throws(DMSError) in try engine.load(artifacts, maxBatchSize: maxBatchSize) }
+        let scheduler = try await ModelScheduler.start(name: model.name, settings: model.requestedSettings, batchable: batchable) { () throws(DMSError) in
+            try engine.load(artifacts, maxBatchSize: maxBatchSize)
         }
-        let service = try makeService(artifacts, predictors[0].description, requestedService)
-        let scheduler = ModelScheduler(name: model.name, predictors: predictors, settings: model.requestedSettings, batchable: batchable)
+        let service: any ModelService
+        do throws(DMSError) {
+            service = try makeService(artifacts, scheduler.predictorDescription, requestedService)
+        } catch {
+            await scheduler.shutdown()
+            throw error
+        }
         model.markReady(.init(artifacts: artifacts, service: service, scheduler: scheduler))
         logger.info(
             "model ready",
@@ -122,20 +126,5 @@ public final class ModelRepository: Sendable {
         for model in models {
             await model.beginUnloading()?.shutdown()
         }
-    }
-
-    /// Runs blocking work (an engine loading a model) on a thread of its own, off the
-    /// cooperative pool.
-    private static func runBlocking<T: Sendable>(_ work: @escaping @Sendable () throws(DMSError) -> T) async throws(DMSError) -> T {
-        let result: Result<T, DMSError> = await withCheckedContinuation { continuation in
-            Thread {
-                do throws(DMSError) {
-                    continuation.resume(returning: .success(try work()))
-                } catch {
-                    continuation.resume(returning: .failure(error))
-                }
-            }.start()
-        }
-        return try result.get()
     }
 }

@@ -89,10 +89,16 @@ public final class ModelScheduler: @unchecked Sendable {
         }
     }
 
+    /// Makes a worker's predictor, on the worker's own thread.
+    public typealias PredictorFactory = @Sendable () throws(DMSError) -> any ModelPredictor
+
     public let name: String
     /// The settings in effect (batching is off for a model without a dynamic batch dimension).
     public let settings: Settings
-    private let preferredBatchSizes: Set<Int>?
+    /// What the engine said about the model (from the first worker's predictor); set before
+    /// `start` returns.
+    public private(set) var predictorDescription = PredictorDescription(outputNames: [], outputActivation: .none)
+    private var preferredBatchSizes: Set<Int>?
 
     private let condition = NSCondition()
     private var queue: [Job] = []
@@ -102,23 +108,56 @@ public final class ModelScheduler: @unchecked Sendable {
     /// Signalled once, by the last worker to stop, after it released its predictor.
     private let stopped = DispatchSemaphore(value: 0)
 
-    /// Starts one worker thread per predictor; the scheduler owns them from now on.
-    /// `batchable` says whether the model's inputs and outputs all have a dynamic batch dimension.
-    public init(name: String, predictors: [any ModelPredictor], settings: Settings, batchable: Bool) {
-        precondition(!predictors.isEmpty, "a model needs at least one predictor")
+    private init(name: String, settings: Settings, batchable: Bool) {
         self.name = name
         var effective = settings
-        effective.workers = predictors.count
         if !batchable { effective.maxBatchSize = 1 }
         self.settings = effective
-        self.preferredBatchSizes = predictors[0].description.preferredBatchSizes.map(Set.init)
-        self.runningWorkers = predictors.count
-        for (index, predictor) in predictors.enumerated() {
-            let worker = PredictorBox(predictor)
-            let thread = Thread { [self] in self.runWorker(worker) }
-            thread.name = "dms-\(name)-\(index)"
-            thread.start()
+        self.runningWorkers = settings.workers
+    }
+
+    /// Starts `settings.workers` worker threads, each of which makes its predictor with
+    /// `makePredictor` on its own thread and then serves; returns once every worker is ready.
+    /// Engines keep per-thread state (an OpenMP team, oneDNN's scratch memory: about 15 MiB per
+    /// thread for ResNet-18 at batch 8, measured), so a predictor is loaded and warmed up on the
+    /// thread that will run it. Workers load one after another: MXNet crashes when two threads
+    /// create predictors at once. If a worker fails to make its predictor, the workers started
+    /// are stopped and its error is thrown. `batchable` says whether the model's inputs and
+    /// outputs all have a dynamic batch dimension.
+    public static func start(
+        name: String, settings: Settings, batchable: Bool, makePredictor: @escaping PredictorFactory
+    ) async throws(DMSError) -> ModelScheduler {
+        precondition(settings.workers > 0, "a model needs at least one worker")
+        let scheduler = ModelScheduler(name: name, settings: settings, batchable: batchable)
+        for index in 0..<settings.workers {
+            let outcome = await withCheckedContinuation { (continuation: CheckedContinuation<Result<PredictorDescription, DMSError>, Never>) in
+                let thread = Thread {
+                    scheduler.runWorker(makePredictor: makePredictor) { continuation.resume(returning: $0) }
+                }
+                thread.name = "dms-\(name)-\(index)"
+                thread.start()
+            }
+            switch outcome {
+            case .success(let description) where index == 0:
+                scheduler.condition.withLock {
+                    scheduler.predictorDescription = description
+                    scheduler.preferredBatchSizes = description.preferredBatchSizes.map(Set.init)
+                }
+            case .success:
+                break
+            case .failure(let error):
+                // The workers never started will not report stopping: take them off the count.
+                let neverStarted = settings.workers - index - 1
+                let allStopped = scheduler.condition.withLock {
+                    scheduler.runningWorkers -= neverStarted
+                    return neverStarted > 0 && scheduler.runningWorkers == 0
+                }
+                if allStopped { scheduler.stopped.signal() }
+                await scheduler.shutdown()
+                throw error
+            }
         }
+        return scheduler
     }
 
     public var statistics: Statistics {
@@ -228,24 +267,30 @@ public final class ModelScheduler: @unchecked Sendable {
 
     // MARK: - Workers
 
-    /// Hands a predictor to a worker thread and lets the worker release it before reporting
-    /// that it stopped.
-    private final class PredictorBox: @unchecked Sendable {
-        var predictor: (any ModelPredictor)?
-        init(_ predictor: any ModelPredictor) { self.predictor = predictor }
-    }
-
-    private func runWorker(_ box: PredictorBox) {
-        var foundWaiting = false
-        while let batch = nextBatch(afterBusyCall: foundWaiting), let predictor = box.predictor {
-            foundWaiting = run(batch, on: predictor)
-        }
-        box.predictor = nil
+    /// A worker thread's life: make the predictor and report, serve until the scheduler stops,
+    /// release the predictor, and signal when it was the last worker to stop.
+    private func runWorker(makePredictor: PredictorFactory, reportStartup: (Result<PredictorDescription, DMSError>) -> Void) {
+        serve(makePredictor: makePredictor, reportStartup: reportStartup)
         let isLast = condition.withLock {
             runningWorkers -= 1
             return runningWorkers == 0
         }
         if isLast { stopped.signal() }
+    }
+
+    private func serve(makePredictor: PredictorFactory, reportStartup: (Result<PredictorDescription, DMSError>) -> Void) {
+        let predictor: any ModelPredictor
+        do throws(DMSError) {
+            predictor = try makePredictor()
+        } catch {
+            reportStartup(.failure(error))
+            return
+        }
+        reportStartup(.success(predictor.description))
+        var foundWaiting = false
+        while let batch = nextBatch(afterBusyCall: foundWaiting) {
+            foundWaiting = run(batch, on: predictor)
+        }
     }
 
     /// Blocks until there is work and returns the next batch (its requests already counted as

@@ -24,11 +24,12 @@ public struct BenchCommand: AsyncParsableCommand {
 /// that many requests: prepare each request (the service's checks), assemble the batch (decode,
 /// resize and lay out each image into its slot), run the engine, split the outputs and
 /// postprocess each request's share. Prints one JSON object on standard output:
-/// `{"engine", "model", "engine_threads", "rss_after_load_mib", "peak_rss_mib", "results":
+/// `{"engine", "model", "engine_threads", "max_batch_size", "rss_after_load_mib", "peak_rss_mib", "results":
 /// [{"batch_size", "batches", "images_per_s", "ms_per_batch_p50", "ms_per_image"}], "best"}`,
 /// where `ms_per_image` is the median batch time divided by the batch size, `best` the batch
 /// size with the most images per second, and `rss_after_load_mib` the resident memory once the
-/// model is loaded, before any inference.
+/// model is loaded (and, as in the server, prepared and warmed up for batches up to
+/// `--max-batch-size`), before any measured inference.
 struct FloorCommand: ParsableCommand {
     static let configuration = CommandConfiguration(commandName: "floor", abstract: "Measure the engine floor of an image model.")
 
@@ -47,6 +48,9 @@ struct FloorCommand: ParsableCommand {
     @Option(name: .customLong("engine-threads"), help: "Threads per engine call; default as the server with one worker (the cores).")
     var engineThreads: Int?
 
+    @Option(name: .customLong("max-batch-size"), help: "The largest batch the model is loaded for, as the server's --max-batch-size (the engine prepares and warms up for it).")
+    var maxBatchSize: Int = 8
+
     func run() throws {
         let sizes = batchSizes.split(separator: ",").compactMap { Int($0.trimmingCharacters(in: .whitespaces)) }
         guard !sizes.isEmpty, sizes.allSatisfy({ $0 > 0 }) else {
@@ -64,7 +68,8 @@ struct FloorCommand: ParsableCommand {
             guard let engine = engines.first(where: { $0.canLoad(artifacts.engineFiles) }) else {
                 throw DMSError(.unsupported, "no engine is available for this model's files")
             }
-            let predictor = try engine.load(artifacts)
+            let batchable = (artifacts.signature.inputs + artifacts.signature.outputs).allSatisfy(\.hasDynamicBatch)
+            let predictor = try engine.load(artifacts, maxBatchSize: batchable ? maxBatchSize : 1)
             let service = try BuiltInServices.factory(maxImagePixels: 40_000_000)(artifacts, predictor.description, nil)
             let loadedRSS = ProcessMemory.residentMiB
             let request = PredictionRequest(parts: [PredictionRequest.Part(name: "input0", bytes: imageBytes, contentType: "image/jpeg")])
@@ -89,6 +94,7 @@ struct FloorCommand: ParsableCommand {
                 ("engine", .string(engine.name)),
                 ("model", .string(model)),
                 ("engine_threads", .integer(Int64(threads))),
+                ("max_batch_size", .integer(Int64(maxBatchSize))),
                 ("rss_after_load_mib", .number(loadedRSS)),
                 ("peak_rss_mib", .number(ProcessMemory.peakResidentMiB)),
                 ("results", .array(entries)),

@@ -67,12 +67,15 @@ private func enqueueInOrder(_ scheduler: ModelScheduler, _ requests: [PreparedIn
     return tasks
 }
 
-private func scheduler(
+/// A scheduler whose workers take `predictors`, one each.
+private func startScheduler(
     _ predictors: [GatedPredictor], batchSize: Int = 8, delay: Duration = .zero, queueSize: Int = 100, batchable: Bool = true
-) -> ModelScheduler {
-    ModelScheduler(
-        name: "m", predictors: predictors,
-        settings: .init(workers: predictors.count, maxBatchSize: batchSize, maxBatchDelay: delay, queueSize: queueSize), batchable: batchable)
+) async throws -> ModelScheduler {
+    let unclaimed = Mutex(predictors)
+    return try await ModelScheduler.start(
+        name: "m", settings: .init(workers: predictors.count, maxBatchSize: batchSize, maxBatchDelay: delay, queueSize: queueSize),
+        batchable: batchable
+    ) { () throws(DMSError) in unclaimed.withLock { $0.removeFirst() } }
 }
 
 // Serialized, and no test blocks a thread: the cooperative pool is as wide as the machine (2).
@@ -80,7 +83,7 @@ private func scheduler(
 struct ModelSchedulerTests {
     @Test func answersEachRequestAloneAtLowLoadAndPropagatesEngineErrors() async throws {
         let predictor = GatedPredictor(holds: false)
-        let scheduler = scheduler([predictor], delay: .seconds(5))
+        let scheduler = try await startScheduler([predictor], delay: .seconds(5))
         for value in [1, 2, 3] as [Float] {
             #expect(try await scheduler.predict(inputs(value)) == doubled(value))
         }
@@ -93,7 +96,7 @@ struct ModelSchedulerTests {
 
     @Test func requestsQueuedWhileBusyShareOneCallAndGetTheirOwnRows() async throws {
         let predictor = GatedPredictor(holds: true)
-        let scheduler = scheduler([predictor])
+        let scheduler = try await startScheduler([predictor])
         let blocker = Task { try await scheduler.predict(inputs(100)) }
         await waitUntil { predictor.callCount == 1 }
         let queued = await enqueueInOrder(scheduler, [inputs(1), inputs(2, 3), inputs(4)])
@@ -110,7 +113,7 @@ struct ModelSchedulerTests {
 
     @Test func batchesRespectTheMaximumRowsAndInputShapes() async throws {
         let predictor = GatedPredictor(holds: true)
-        let scheduler = scheduler([predictor], batchSize: 2)
+        let scheduler = try await startScheduler([predictor], batchSize: 2)
         let blocker = Task { try await scheduler.predict(inputs(100)) }
         await waitUntil { predictor.callCount == 1 }
         let wide = PreparedInputs(tensors: [Tensor(shape: [1, 2], floats: [7, 8])])
@@ -124,7 +127,7 @@ struct ModelSchedulerTests {
 
     @Test func batchesAreCutBackToTheEnginesPreferredSizes() async throws {
         let predictor = GatedPredictor(holds: true, preferredBatchSizes: [1, 2, 4, 8])
-        let scheduler = scheduler([predictor])
+        let scheduler = try await startScheduler([predictor])
         let blocker = Task { try await scheduler.predict(inputs(100)) }
         await waitUntil { predictor.callCount == 1 }
         let queued = await enqueueInOrder(scheduler, [inputs(1), inputs(2), inputs(3), inputs(4), inputs(5), inputs(6), inputs(7)])
@@ -137,7 +140,7 @@ struct ModelSchedulerTests {
 
     @Test func modelsWithoutADynamicBatchRunOneRequestPerCall() async throws {
         let predictor = GatedPredictor(holds: true)
-        let scheduler = scheduler([predictor], batchable: false)
+        let scheduler = try await startScheduler([predictor], batchable: false)
         #expect(scheduler.settings.maxBatchSize == 1)
         let blocker = Task { try await scheduler.predict(inputs(100)) }
         await waitUntil { predictor.callCount == 1 }
@@ -152,7 +155,7 @@ struct ModelSchedulerTests {
 
     @Test func aRequestWhoseInputsFailIsAnsweredAloneAndTheRestRun() async throws {
         let predictor = GatedPredictor(holds: true)
-        let scheduler = scheduler([predictor])
+        let scheduler = try await startScheduler([predictor])
         let blocker = Task { try await scheduler.predict(inputs(100)) }
         await waitUntil { predictor.callCount == 1 }
         let good = Task { try await scheduler.predict(inputs(1)) }
@@ -171,7 +174,7 @@ struct ModelSchedulerTests {
 
     @Test func aBusyWorkerWaitsForTheBatchToFillUntilTheDelay() async throws {
         let predictor = GatedPredictor(holds: true)
-        let scheduler = scheduler([predictor], batchSize: 3, delay: .seconds(30))
+        let scheduler = try await startScheduler([predictor], batchSize: 3, delay: .seconds(30))
         let blocker = Task { try await scheduler.predict(inputs(100)) }
         await waitUntil { predictor.callCount == 1 }
         let first = Task { try await scheduler.predict(inputs(1)) }
@@ -191,9 +194,25 @@ struct ModelSchedulerTests {
         await scheduler.shutdown()
     }
 
+    @Test(arguments: [1, 2])
+    func aWorkerThatCannotLoadStopsTheStart(failingAttempt: Int) async throws {
+        let loads = Mutex(0)
+        await #expect(throws: DMSError.self) {
+            _ = try await ModelScheduler.start(name: "m", settings: .init(workers: 2), batchable: true) { () throws(DMSError) in
+                let attempt = loads.withLock { count -> Int in
+                    count += 1
+                    return count
+                }
+                if attempt == failingAttempt { throw DMSError(.invalidModel, "copy \(attempt) does not load") }
+                return GatedPredictor(holds: false)
+            }
+        }
+        #expect(loads.withLock { $0 } == failingAttempt)
+    }
+
     @Test func workersRunInParallel() async throws {
         let predictors = [GatedPredictor(holds: true), GatedPredictor(holds: true)]
-        let scheduler = scheduler(predictors)
+        let scheduler = try await startScheduler(predictors)
         let first = Task { try await scheduler.predict(inputs(1)) }
         await waitUntil { scheduler.statistics.running == 1 }
         let second = Task { try await scheduler.predict(inputs(2)) }
@@ -208,7 +227,7 @@ struct ModelSchedulerTests {
 
     @Test func fullQueueIsRefusedAtOnce() async throws {
         let predictor = GatedPredictor(holds: true)
-        let scheduler = scheduler([predictor], queueSize: 2)
+        let scheduler = try await startScheduler([predictor], queueSize: 2)
         let blocker = Task { try await scheduler.predict(inputs(100)) }
         await waitUntil { predictor.callCount == 1 }
         let queued = [Task { try await scheduler.predict(inputs(2)) }, Task { try await scheduler.predict(inputs(3)) }]
@@ -229,7 +248,7 @@ struct ModelSchedulerTests {
 
     @Test func aQueuedRequestIsAnsweredAtItsDeadlineWithoutAnEngineCall() async throws {
         let predictor = GatedPredictor(holds: true)
-        let scheduler = scheduler([predictor])
+        let scheduler = try await startScheduler([predictor])
         let blocker = Task { try await scheduler.predict(inputs(100)) }
         await waitUntil { predictor.callCount == 1 }
         // Answered while the worker is still held: the deadline does not wait for the queue.
@@ -248,7 +267,7 @@ struct ModelSchedulerTests {
 
     @Test func aRunningRequestIsAnsweredAtItsDeadline() async throws {
         let predictor = GatedPredictor(holds: true)
-        let scheduler = scheduler([predictor])
+        let scheduler = try await startScheduler([predictor])
         do {
             _ = try await scheduler.predict(inputs(1), deadline: .now + .milliseconds(50))
             Issue.record("the deadline must answer a request the engine still runs")
@@ -263,7 +282,7 @@ struct ModelSchedulerTests {
 
     @Test func abandonedAndCancelledRequestsCostNoEngineCall() async throws {
         let predictor = GatedPredictor(holds: true)
-        let scheduler = scheduler([predictor])
+        let scheduler = try await startScheduler([predictor])
         let blocker = Task { try await scheduler.predict(inputs(100)) }
         await waitUntil { predictor.callCount == 1 }
         let clientGone = Mutex(false)
@@ -284,7 +303,7 @@ struct ModelSchedulerTests {
 
     @Test func shutdownFinishesQueuedRequestsThenRefusesNewOnes() async throws {
         let predictor = GatedPredictor(holds: true)
-        let scheduler = scheduler([predictor])
+        let scheduler = try await startScheduler([predictor])
         let first = Task { try await scheduler.predict(inputs(1)) }
         await waitUntil { predictor.callCount == 1 }
         let second = Task { try await scheduler.predict(inputs(2)) }
