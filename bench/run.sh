@@ -42,6 +42,7 @@
 #   DURATION=20 (2)  seconds per load run      FLOOR_SECONDS=10 (1)  seconds per floor batch size
 #   WARMUP=5 (1)     seconds at c=2 first      CONCURRENCY="1 4 16" ("1 4")
 #   DELAY_MS=2  MAX_BATCH_SIZE=8  QUEUE_SIZE=100  SMALL_QUEUE=8  DEADLINE_MS=1000
+#   WORKERS=1 (server --workers; the floor then runs with the server's engine threads, cores/WORKERS)
 #   DEADLINE_CONCURRENCY=64  PING_CONCURRENCY=16  BATCH_SIZES=1,2,4,8,16  WRK_TIMEOUT=30s  FIELD=data
 #   BIN_DIR             use the binaries in this folder instead of building (or the debug path)
 #   DMS_SERVER_BINARY, DMS_EXPORT_BINARY, DMS_BENCH_BINARY   one binary each (default BIN_DIR/...)
@@ -69,6 +70,8 @@ else
 fi
 DELAY_MS="${DELAY_MS:-2}"
 MAX_BATCH_SIZE="${MAX_BATCH_SIZE:-8}"
+WORKERS="${WORKERS:-1}"
+ENGINE_THREADS=$(( $(nproc) / WORKERS > 0 ? $(nproc) / WORKERS : 1 ))
 QUEUE_SIZE="${QUEUE_SIZE:-100}"
 SMALL_QUEUE="${SMALL_QUEUE:-8}"
 DEADLINE_MS="${DEADLINE_MS:-1000}"
@@ -239,6 +242,7 @@ fi
     model_name="$MODEL_NAME" model_mx="$MODEL_mx" model_onnx="$MODEL_onnx" image="$IMAGE" field="$FIELD" \
     duration="$DURATION" floor_seconds="$FLOOR_SECONDS" warmup="$WARMUP" concurrency="$CONCURRENCY" \
     batch_sizes="$BATCH_SIZES" delay_ms="$DELAY_MS" max_batch_size="$MAX_BATCH_SIZE" queue_size="$QUEUE_SIZE" \
+    workers="$WORKERS" engine_threads="$ENGINE_THREADS" \
     small_queue="$SMALL_QUEUE" deadline_ms="$DEADLINE_MS" deadline_concurrency="$DEADLINE_CONCURRENCY" \
     ping_concurrency="$PING_CONCURRENCY" wrk_timeout="$WRK_TIMEOUT"
 
@@ -246,7 +250,7 @@ PREDICT="$ROOT/bench/wrk/predict.lua"
 PING="$ROOT/bench/wrk/ping.lua"
 serve() {  # LABEL MODEL QUEUE_SIZE: a server with one model and the batching settings
     start "$1" "$SERVER_BIN" --models "$MODEL_NAME=$2" --port 0 --model-store "$WORK/store" \
-        --log-file "$RUN/$1.log" --max-batch-size "$MAX_BATCH_SIZE" --max-batch-delay "$DELAY_MS" --queue-size "$3"
+        --log-file "$RUN/$1.log" --max-batch-size "$MAX_BATCH_SIZE" --max-batch-delay "$DELAY_MS" --queue-size "$3" --workers "$WORKERS"
 }
 warm_up() {  # LABEL PORT
     load "$1-warmup" 2 "$WARMUP" "$PREDICT" "http://127.0.0.1:$2/$MODEL_NAME/predict" "$IMAGE" 0 "$FIELD"
@@ -260,6 +264,7 @@ for engine in $ENGINES; do
     model="${!model_var}"
     log "== $engine: floor (deep-model-bench floor, batch sizes $BATCH_SIZES, ${FLOOR_SECONDS} s each)"
     { "$BENCH_BIN" floor --model "$model" --image "$IMAGE" --batch-sizes "$BATCH_SIZES" --seconds "$FLOOR_SECONDS" --max-batch-size "$MAX_BATCH_SIZE" \
+        --engine-threads "$ENGINE_THREADS" \
         2>&1 1>&3 3>&- | tee "$RUN/floor-$engine.err" >&2; } 3>"$RUN/floor-$engine.json" ||
         die "deep-model-bench floor failed ($engine)"
 

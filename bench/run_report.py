@@ -286,7 +286,8 @@ def build(report, params):
             e["runs"].append(record)
             return record
 
-        batching = {"max_batch_size": params["max_batch_size"], "max_batch_delay_ms": params["delay_ms"]}
+        batching = {"max_batch_size": params["max_batch_size"], "max_batch_delay_ms": params["delay_ms"],
+                    "workers": params.get("workers", 1)}
         before = f"{engine}-main-warm.stats.json"
         for c in [int(x) for x in str(params["concurrency"]).split()]:
             record = run(c, "main", before, {**batching, "queue_size": params["queue_size"]})
