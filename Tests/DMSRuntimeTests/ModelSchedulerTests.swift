@@ -54,6 +54,15 @@ private func waitUntil(_ condition: @escaping @Sendable () -> Bool) async {
     for _ in 0..<500 where !condition() { try? await Task.sleep(for: .milliseconds(10)) }
 }
 
+/// Sends a request (of value 100) that `predictor` holds until its gate is signalled, and
+/// returns once the worker is running it.
+private func holdWorker(_ scheduler: ModelScheduler, _ predictor: GatedPredictor) async -> Task<[Tensor], any Error> {
+    let callsBefore = predictor.callCount
+    let blocker = Task { try await scheduler.predict(inputs(100)) }
+    await waitUntil { predictor.callCount > callsBefore }
+    return blocker
+}
+
 /// Queues `requests` one after another (each waits in the queue before the next is sent), so
 /// their order is known.
 private func enqueueInOrder(_ scheduler: ModelScheduler, _ requests: [PreparedInputs]) async -> [Task<[Tensor], any Error>] {
@@ -97,8 +106,7 @@ struct ModelSchedulerTests {
     @Test func requestsQueuedWhileBusyShareOneCallAndGetTheirOwnRows() async throws {
         let predictor = GatedPredictor(holds: true)
         let scheduler = try await startScheduler([predictor])
-        let blocker = Task { try await scheduler.predict(inputs(100)) }
-        await waitUntil { predictor.callCount == 1 }
+        let blocker = await holdWorker(scheduler, predictor)
         let queued = await enqueueInOrder(scheduler, [inputs(1), inputs(2, 3), inputs(4)])
         predictor.gate.signal()
         predictor.gate.signal()
@@ -114,8 +122,7 @@ struct ModelSchedulerTests {
     @Test func batchesRespectTheMaximumRowsAndInputShapes() async throws {
         let predictor = GatedPredictor(holds: true)
         let scheduler = try await startScheduler([predictor], batchSize: 2)
-        let blocker = Task { try await scheduler.predict(inputs(100)) }
-        await waitUntil { predictor.callCount == 1 }
+        let blocker = await holdWorker(scheduler, predictor)
         let wide = PreparedInputs(tensors: [Tensor(shape: [1, 2], floats: [7, 8])])
         let queued = await enqueueInOrder(scheduler, [inputs(1), inputs(2), inputs(3), wide])
         for _ in 0..<4 { predictor.gate.signal() }
@@ -128,8 +135,7 @@ struct ModelSchedulerTests {
     @Test func batchesAreCutBackToTheEnginesPreferredSizes() async throws {
         let predictor = GatedPredictor(holds: true, preferredBatchSizes: [1, 2, 4, 8])
         let scheduler = try await startScheduler([predictor])
-        let blocker = Task { try await scheduler.predict(inputs(100)) }
-        await waitUntil { predictor.callCount == 1 }
+        let blocker = await holdWorker(scheduler, predictor)
         let queued = await enqueueInOrder(scheduler, [inputs(1), inputs(2), inputs(3), inputs(4), inputs(5), inputs(6), inputs(7)])
         for _ in 0..<4 { predictor.gate.signal() }
         _ = try await blocker.value
@@ -142,8 +148,7 @@ struct ModelSchedulerTests {
         let predictor = GatedPredictor(holds: true)
         let scheduler = try await startScheduler([predictor], batchable: false)
         #expect(scheduler.settings.maxBatchSize == 1)
-        let blocker = Task { try await scheduler.predict(inputs(100)) }
-        await waitUntil { predictor.callCount == 1 }
+        let blocker = await holdWorker(scheduler, predictor)
         let queued = [Task { try await scheduler.predict(inputs(1)) }, Task { try await scheduler.predict(inputs(2)) }]
         await waitUntil { scheduler.statistics.queued == 2 }
         for _ in 0..<3 { predictor.gate.signal() }
@@ -156,8 +161,7 @@ struct ModelSchedulerTests {
     @Test func aRequestWhoseInputsFailIsAnsweredAloneAndTheRestRun() async throws {
         let predictor = GatedPredictor(holds: true)
         let scheduler = try await startScheduler([predictor])
-        let blocker = Task { try await scheduler.predict(inputs(100)) }
-        await waitUntil { predictor.callCount == 1 }
+        let blocker = await holdWorker(scheduler, predictor)
         let good = Task { try await scheduler.predict(inputs(1)) }
         await waitUntil { scheduler.statistics.queued == 1 }
         let damaged = Task { try await scheduler.predict(damagedInput()) }
@@ -175,8 +179,7 @@ struct ModelSchedulerTests {
     @Test func aBusyWorkerWaitsForTheBatchToFillUntilTheDelay() async throws {
         let predictor = GatedPredictor(holds: true)
         let scheduler = try await startScheduler([predictor], batchSize: 3, delay: .seconds(30))
-        let blocker = Task { try await scheduler.predict(inputs(100)) }
-        await waitUntil { predictor.callCount == 1 }
+        let blocker = await holdWorker(scheduler, predictor)
         let first = Task { try await scheduler.predict(inputs(1)) }
         await waitUntil { scheduler.statistics.queued == 1 }
         predictor.gate.signal()
@@ -228,8 +231,7 @@ struct ModelSchedulerTests {
     @Test func fullQueueIsRefusedAtOnce() async throws {
         let predictor = GatedPredictor(holds: true)
         let scheduler = try await startScheduler([predictor], queueSize: 2)
-        let blocker = Task { try await scheduler.predict(inputs(100)) }
-        await waitUntil { predictor.callCount == 1 }
+        let blocker = await holdWorker(scheduler, predictor)
         let queued = [Task { try await scheduler.predict(inputs(2)) }, Task { try await scheduler.predict(inputs(3)) }]
         await waitUntil { scheduler.statistics.queued == 2 }
         do {
@@ -249,8 +251,7 @@ struct ModelSchedulerTests {
     @Test func aQueuedRequestIsAnsweredAtItsDeadlineWithoutAnEngineCall() async throws {
         let predictor = GatedPredictor(holds: true)
         let scheduler = try await startScheduler([predictor])
-        let blocker = Task { try await scheduler.predict(inputs(100)) }
-        await waitUntil { predictor.callCount == 1 }
+        let blocker = await holdWorker(scheduler, predictor)
         // Answered while the worker is still held: the deadline does not wait for the queue.
         do {
             _ = try await scheduler.predict(inputs(2), deadline: .now + .milliseconds(50))
@@ -283,8 +284,7 @@ struct ModelSchedulerTests {
     @Test func abandonedAndCancelledRequestsCostNoEngineCall() async throws {
         let predictor = GatedPredictor(holds: true)
         let scheduler = try await startScheduler([predictor])
-        let blocker = Task { try await scheduler.predict(inputs(100)) }
-        await waitUntil { predictor.callCount == 1 }
+        let blocker = await holdWorker(scheduler, predictor)
         let clientGone = Mutex(false)
         let abandoned = Task { try await scheduler.predict(inputs(1)) { clientGone.withLock { $0 } } }
         let cancelled = Task { try await scheduler.predict(inputs(2)) }
