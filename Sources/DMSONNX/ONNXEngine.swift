@@ -41,10 +41,12 @@ public struct ONNXEngine: InferenceEngine {
     /// the model with the same element type, the same rank and the same size wherever both fix
     /// one. Every mismatch is an `.invalidModel` error naming the tensor.
     ///
-    /// When the signature gives every dimension but the batch, the model is then run once on
-    /// zeros at batch 1 and at `maxBatchSize`, so the first requests do not pay for ONNX Runtime
-    /// planning its kernels and growing its memory arena (and the server's memory does not grow
-    /// under load). A model that fails on zeros is served anyway, with a warning.
+    /// When the signature gives every dimension but the batch, the model is then run on zeros
+    /// at batch 1 and at `maxBatchSize`, twice each, so the first requests do not pay for ONNX
+    /// Runtime planning its kernels and memory: it plans a shape's memory on the first run and
+    /// allocates that plan on the second (18 MiB for ResNet-18 at batch 8, which otherwise
+    /// appeared under the first overload). Each other batch size costs such a plan once when it
+    /// first runs. A model that fails on zeros is served anyway, with a warning.
     public func load(_ artifacts: ModelArtifacts, maxBatchSize: Int) throws(DMSError) -> any ModelPredictor {
         guard case .onnx(let model) = artifacts.engineFiles else {
             throw DMSError(.invalidModel, "not an ONNX model")
@@ -60,6 +62,9 @@ public struct ONNXEngine: InferenceEngine {
                 Tensor(dataType: spec.dataType, shape: shape, bytes: [UInt8](repeating: 0, count: Tensor.elementCount(of: shape) * spec.dataType.byteWidth))
             }
             do throws(DMSError) {
+                // Twice: ONNX Runtime plans a shape's memory on its first run and allocates that
+                // plan's block on the second.
+                _ = try predictor.predict(zeros)
                 _ = try predictor.predict(zeros)
             } catch {
                 logger.warning("the model failed a warm-up run on zeros", metadata: ["model": "\(model.lastPathComponent)", "batch_size": "\(batchSize)", "reason": "\(error.message)"])
