@@ -57,6 +57,7 @@ let package = Package(
             providers: [.apt(["libpng-dev"])]
         ),
         .target(name: "CPNGShim", dependencies: ["CPNG"]),
+        .target(name: "CMallocTuning"),
         .target(
             name: "DMSVision",
             dependencies: ["DMSCore", "CTurboJPEG", "CPNGShim"]
@@ -80,6 +81,7 @@ let package = Package(
         .target(
             name: "DMSServerApp",
             dependencies: [
+                "CMallocTuning",
                 "DMSCore",
                 "DMSRuntime",
                 "DMSMXNet",

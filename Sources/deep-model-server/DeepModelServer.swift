@@ -3,6 +3,7 @@ import DMSServerApp
 @main
 enum DeepModelServer {
     static func main() async {
+        ProcessMemory.keepLargeAllocationsOffTheHeap()
         await ServerCommand.main()
     }
 }
