@@ -73,6 +73,12 @@ public struct ModelSignature: Sendable, Equatable {
         try validate(fileName: fileName)
     }
 
+    /// Whether requests can share an engine call: every input and output leaves its batch
+    /// (first) dimension open.
+    public var batchesAcrossRequests: Bool {
+        (inputs + outputs).allSatisfy(\.hasDynamicBatch)
+    }
+
     /// The position of an input in the signature, given either its positional name (`input0`,
     /// `input1`, … as the seed README documents) or its `data_name`.
     public func inputIndex(forFieldName field: String) -> Int? {

@@ -40,20 +40,6 @@ public struct PreparedInputs: Sendable {
             precondition(slot.count == byteCount, "an input's slot must hold exactly its bytes")
             try writer(slot)
         }
-
-        /// The input as a tensor of its own.
-        public func tensor() throws(DMSError) -> Tensor {
-            var failure: DMSError?
-            let tensor = Tensor(dataType: dataType, shape: shape, initializingBytesWith: { slot in
-                do throws(DMSError) {
-                    try write(into: slot)
-                } catch {
-                    failure = error
-                }
-            })
-            if let failure { throw failure }
-            return tensor
-        }
     }
 
     /// One entry per signature input, in signature order.
@@ -82,12 +68,5 @@ public struct PreparedInputs: Sendable {
     /// and its shape beyond the batch dimension.
     public var rowLayouts: [RowLayout] {
         inputs.map { RowLayout(dataType: $0.dataType, rowShape: Array($0.shape.dropFirst())) }
-    }
-
-    /// The inputs as tensors of their own (an engine call for this request alone).
-    public func tensors() throws(DMSError) -> [Tensor] {
-        var tensors: [Tensor] = []
-        for input in inputs { tensors.append(try input.tensor()) }
-        return tensors
     }
 }

@@ -79,7 +79,7 @@ public final class ModelRepository: Sendable {
             throw DMSError(.unsupported, "no engine is available for this model's files")
         }
         let signature = artifacts.signature
-        let batchable = (signature.inputs + signature.outputs).allSatisfy(\.hasDynamicBatch)
+        let batchable = signature.batchesAcrossRequests
         let maxBatchSize = batchable ? model.requestedSettings.maxBatchSize : 1
         let scheduler = try await ModelScheduler.start(name: model.name, settings: model.requestedSettings, batchable: batchable) { () throws(DMSError) in
             try engine.load(artifacts, maxBatchSize: maxBatchSize)

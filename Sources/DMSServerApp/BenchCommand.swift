@@ -1,5 +1,4 @@
 import ArgumentParser
-import CMallocTuning
 import DMSCore
 import DMSMXNet
 import DMSONNX
@@ -69,7 +68,7 @@ struct FloorCommand: ParsableCommand {
             guard let engine = engines.first(where: { $0.canLoad(artifacts.engineFiles) }) else {
                 throw DMSError(.unsupported, "no engine is available for this model's files")
             }
-            let batchable = (artifacts.signature.inputs + artifacts.signature.outputs).allSatisfy(\.hasDynamicBatch)
+            let batchable = artifacts.signature.batchesAcrossRequests
             let predictor = try engine.load(artifacts, maxBatchSize: batchable ? maxBatchSize : 1)
             let service = try BuiltInServices.factory(maxImagePixels: 40_000_000)(artifacts, predictor.description, nil)
             let loadedRSS = ProcessMemory.residentMiB
@@ -189,39 +188,5 @@ struct PingServerCommand: AsyncParsableCommand {
                 FileHandle.standardOutput.write(Data("listening on http://\(host):\(channel.localAddress?.port ?? 0)\n".utf8))
             })
         try await app.runService()
-    }
-}
-
-/// The process's memory: its resident size, from `/proc/self/status` (Linux), and the allocator
-/// setting the server and the floor both run with.
-public enum ProcessMemory {
-    /// Allocations of at least this many bytes get pages of their own from the kernel, which go
-    /// back to it when freed.
-    public static let mmapThreshold: Int32 = 1 << 20
-
-    /// Fixes glibc's mmap threshold at `mmapThreshold` (unless `MALLOC_MMAP_THRESHOLD_` is set).
-    ///
-    /// By default glibc raises the threshold to the size of each large block freed (up to
-    /// 32 MiB), after which blocks that size come from the heap, whose free space it rarely
-    /// returns. An engine's transient load buffers and each batch's tensors then stay resident:
-    /// measured with ResNet-18 (wrk at concurrency 2, 4, 16, 64 against one server), MXNet's
-    /// server grew from 467 to 579 MiB by default and from 407 to 434 MiB with a fixed 1 MiB
-    /// threshold; the ONNX Runtime floor loads at 152 MiB instead of 254.
-    public static func keepLargeAllocationsOffTheHeap() {
-        guard ProcessInfo.processInfo.environment["MALLOC_MMAP_THRESHOLD_"] == nil else { return }
-        _ = dms_set_mmap_threshold(mmapThreshold)
-    }
-
-    /// Resident memory now, in MiB (`VmRSS`).
-    static var residentMiB: Double { field("VmRSS") }
-    /// The most resident memory so far, in MiB (`VmHWM`).
-    static var peakResidentMiB: Double { field("VmHWM") }
-
-    private static func field(_ name: String) -> Double {
-        guard let status = try? String(contentsOfFile: "/proc/self/status", encoding: .utf8),
-            let line = status.split(separator: "\n").first(where: { $0.hasPrefix(name + ":") }),
-            let kilobytes = Double(line.split(separator: " ").dropFirst().first ?? "")
-        else { return 0 }
-        return kilobytes / 1024
     }
 }

@@ -30,6 +30,10 @@ struct ModelSignatureTests {
         #expect(signature.outputType == .json)
         #expect(signature.inputs[0].hasDynamicBatch)
         #expect(signature.inputs[0].shape(batchSize: 4) == [4, 3, 224, 224])
+        #expect(signature.batchesAcrossRequests)
+        let fixedOutput = try ModelSignature(
+            inputs: signature.inputs, inputType: .jpeg, outputs: [.init(name: "softmax", shape: [1, 1000])], outputType: .json)
+        #expect(!fixedOutput.batchesAcrossRequests)
     }
 
     @Test(arguments: [0, -1, 1, 8])

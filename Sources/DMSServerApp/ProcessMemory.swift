@@ -1,0 +1,36 @@
+import CMallocTuning
+import Foundation
+
+/// The process's memory: its resident size, from `/proc/self/status` (Linux), and the allocator
+/// setting the server and the floor both run with.
+public enum ProcessMemory {
+    /// Allocations of at least this many bytes get pages of their own from the kernel, which go
+    /// back to it when freed.
+    public static let mmapThreshold: Int32 = 1 << 20
+
+    /// Fixes glibc's mmap threshold at `mmapThreshold` (unless `MALLOC_MMAP_THRESHOLD_` is set).
+    ///
+    /// By default glibc raises the threshold to the size of each large block freed (up to
+    /// 32 MiB), after which blocks that size come from the heap, whose free space it rarely
+    /// returns. An engine's transient load buffers and each batch's tensors then stay resident:
+    /// measured with ResNet-18 (wrk at concurrency 2, 4, 16, 64 against one server), MXNet's
+    /// server grew from 467 to 579 MiB by default and from 407 to 434 MiB with a fixed 1 MiB
+    /// threshold; the ONNX Runtime floor loads at 152 MiB instead of 254.
+    public static func keepLargeAllocationsOffTheHeap() {
+        guard ProcessInfo.processInfo.environment["MALLOC_MMAP_THRESHOLD_"] == nil else { return }
+        _ = dms_set_mmap_threshold(mmapThreshold)
+    }
+
+    /// Resident memory now, in MiB (`VmRSS`).
+    static var residentMiB: Double { field("VmRSS") }
+    /// The most resident memory so far, in MiB (`VmHWM`).
+    static var peakResidentMiB: Double { field("VmHWM") }
+
+    private static func field(_ name: String) -> Double {
+        guard let status = try? String(contentsOfFile: "/proc/self/status", encoding: .utf8),
+            let line = status.split(separator: "\n").first(where: { $0.hasPrefix(name + ":") }),
+            let kilobytes = Double(line.split(separator: " ").dropFirst().first ?? "")
+        else { return 0 }
+        return kilobytes / 1024
+    }
+}
