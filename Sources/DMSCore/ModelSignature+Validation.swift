@@ -1,7 +1,9 @@
 extension ModelSignature {
-    /// Checks tensors about to go to an engine against the signature: one per input, of the declared data type,
-    /// the declared rank, and every declared dimension except dynamic ones (0 or -1). Engines
-    /// can abort the whole process on a wrong shape, so nothing reaches one unchecked.
+    /// Checks tensors about to go to an engine against the signature: one per input, of the
+    /// declared data type, the declared rank, every declared dimension except dynamic ones (0 or
+    /// -1), and at most `maxDeclaredElements` elements (overflow-checked, so a shape whose size
+    /// does not fit `Int` is refused rather than trapping later). Engines can abort the whole
+    /// process on a wrong shape, so nothing reaches one unchecked.
     public func validate(inputs prepared: PreparedInputs) throws(DMSError) {
         let tensors = prepared.inputs
         guard tensors.count == inputs.count else {
@@ -19,6 +21,11 @@ extension ModelSignature {
                 && zip(tensor.shape, spec.shape).allSatisfy { actual, declared in declared <= 0 ? actual > 0 : actual == declared }
             guard matches else {
                 throw DMSError(.invalidInput, "input\(index) ('\(spec.name)') has shape \(tensor.shape); the model expects \(spec.shape) (0 or -1: any size)")
+            }
+            guard let elements = Tensor.checkedElementCount(of: tensor.shape), elements <= Self.maxDeclaredElements else {
+                throw DMSError(
+                    .payloadTooLarge,
+                    "input\(index) ('\(spec.name)') has shape \(tensor.shape), more than the server's limit of \(Self.maxDeclaredElements) elements per input")
             }
         }
     }

@@ -29,6 +29,12 @@ public struct ModelSignature: Sendable, Equatable {
             self.dataType = dataType
         }
 
+        /// The elements the declared shape fixes, with every dynamic dimension counted as 1; nil
+        /// when the product overflows `Int`.
+        public var declaredElementCount: Int? {
+            Tensor.checkedElementCount(of: shape.map { $0 <= 0 ? 1 : $0 })
+        }
+
         /// Whether the batch (first) dimension accepts any size.
         public var hasDynamicBatch: Bool { shape.first.map { $0 <= 0 } ?? false }
 
@@ -40,6 +46,12 @@ public struct ModelSignature: Sendable, Equatable {
             return result
         }
     }
+
+    /// Most elements one input or output may declare (`TensorSpec.declaredElementCount`): 100
+    /// million, 400 MB as FP32. Every request allocates its inputs' declared sizes (an image is
+    /// resized to them), so a signature must not declare what no machine could hold; the bound
+    /// also keeps every size product of the request path far from overflowing.
+    public static let maxDeclaredElements = 100_000_000
 
     public var inputs: [TensorSpec]
     public var inputType: ContentType
@@ -99,6 +111,11 @@ public struct ModelSignature: Sendable, Equatable {
                 }
                 if let bad = spec.shape.first(where: { $0 < -1 }) {
                     throw DMSError(.invalidModel, "\(field).data_shape has a negative dimension \(bad)")
+                }
+                guard let elements = spec.declaredElementCount, elements <= Self.maxDeclaredElements else {
+                    throw DMSError(
+                        .invalidModel,
+                        "\(field).data_shape \(spec.shape) declares more than \(Self.maxDeclaredElements) elements per request (dynamic dimensions counted as 1), the server's limit")
                 }
             }
         }
@@ -160,12 +177,11 @@ public struct ModelSignature: Sendable, Equatable {
         return specs
     }
 
-    /// The value as an integer when JSON gave an integer (not a boolean, not a fraction).
+    /// The value as an integer when JSON gave an integer (not a boolean, not a fraction, not
+    /// beyond `Int`'s range).
     private static func integer(_ value: Any) -> Int? {
-        guard let number = value as? NSNumber else { return nil }
-        let integralTypes: Set<String> = ["i", "l", "q", "s", "I", "L", "Q", "S"]
-        guard integralTypes.contains(String(cString: number.objCType)) else { return nil }
-        return number.intValue
+        guard case .exact(let integer) = JSONNumber.integer(value) else { return nil }
+        return Int(exactly: integer)
     }
 
     private static func contentType(_ value: Any?, field: String, fileName: String) throws(DMSError) -> ContentType {

@@ -70,8 +70,22 @@ public struct Tensor: Sendable, Equatable {
         try bytes.withUnsafeBytes(body)
     }
 
-    /// The product of the dimensions (1 for a scalar shape `[]`).
+    /// The product of the dimensions (1 for a scalar shape `[]`), for shapes already known to be
+    /// sane (a tensor's own, or one checked with `checkedElementCount`).
     public static func elementCount(of shape: [Int]) -> Int {
         shape.reduce(1, *)
+    }
+
+    /// The product of the dimensions, or nil when a dimension is negative or the product
+    /// overflows `Int`: for shapes that come from outside (a signature, a request).
+    public static func checkedElementCount(of shape: [Int]) -> Int? {
+        var product = 1
+        for dimension in shape {
+            guard dimension >= 0 else { return nil }
+            let (next, overflow) = product.multipliedReportingOverflow(by: dimension)
+            guard !overflow else { return nil }
+            product = next
+        }
+        return product
     }
 }

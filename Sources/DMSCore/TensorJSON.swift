@@ -89,7 +89,7 @@ public enum TensorJSON {
         func refuse(_ problem: String) -> DMSError { DMSError(.invalidInput, "\(position): \(problem); \(expected)") }
 
         let number = scalar as? NSNumber
-        let isBool = number.map { String(cString: $0.objCType) == "c" } ?? false
+        let isBool = JSONNumber.isBoolean(scalar)
         switch type {
         case .bool:
             guard let number, isBool || number.doubleValue == 0 || number.doubleValue == 1 else { throw refuse("\(scalar) is not a boolean") }
@@ -103,23 +103,20 @@ public enum TensorJSON {
             } else {
                 throw refuse("\(scalar) is not a number")
             }
+            // A finite number that the type can only hold as infinity is out of its range.
             switch type {
-            case .float64: store(value)
-            case .float16: store(Float16(value).bitPattern)
+            case .float64:
+                store(value)
+            case .float16:
+                let half = Float16(value)
+                guard half.isFinite || !value.isFinite else { throw refuse("\(value) is out of FP16's range ±\(Float16.greatestFiniteMagnitude)") }
+                store(half.bitPattern)
             default:
-                guard !value.isFinite || abs(value) <= Double(Float.greatestFiniteMagnitude) else { throw refuse("\(value) is out of FP32's range") }
-                store(Float(value))
+                let single = Float(value)
+                guard single.isFinite || !value.isFinite else { throw refuse("\(value) is out of FP32's range ±\(Float.greatestFiniteMagnitude)") }
+                store(single)
             }
         case .int8, .int16, .int32, .int64, .uint8:
-            guard let number, !isBool else { throw refuse("\(scalar) is not an integer") }
-            let integer: Int64
-            if ["i", "l", "q", "s", "I", "L", "Q", "S"].contains(String(cString: number.objCType)) {
-                integer = number.int64Value
-            } else if let exact = Int64(exactly: number.doubleValue) {
-                integer = exact
-            } else {
-                throw refuse("\(scalar) is not an integer")
-            }
             let (low, high): (Int64, Int64) =
                 switch type {
                 case .int8: (Int64(Int8.min), Int64(Int8.max))
@@ -128,6 +125,12 @@ public enum TensorJSON {
                 case .uint8: (0, 255)
                 default: (Int64.min, Int64.max)
                 }
+            let integer: Int64
+            switch JSONNumber.integer(scalar) {
+            case .exact(let exact): integer = exact
+            case .outOfRange: throw refuse("\(scalar) is out of \(type.rawValue)'s range \(low)...\(high)")
+            case .notAnInteger: throw refuse("\(scalar) is not an integer")
+            }
             guard integer >= low, integer <= high else { throw refuse("\(integer) is out of \(type.rawValue)'s range \(low)...\(high)") }
             switch type {
             case .int8: store(Int8(integer))

@@ -63,6 +63,7 @@ public struct MXNetEngine: InferenceEngine {
         guard case .mxnet(let symbolURL, let parametersURL) = artifacts.engineFiles else {
             throw DMSError(.invalidModel, "not an MXNet model")
         }
+        try checkParametersSize(parametersURL)
         let symbolData = try read(symbolURL)
         let parameters = try read(parametersURL)
         try checkParametersMagic(parameters, fileName: parametersURL.lastPathComponent)
@@ -80,6 +81,27 @@ public struct MXNetEngine: InferenceEngine {
                 "signature.json declares \(signature.outputs.count) outputs but \(symbolURL.lastPathComponent) has \(symbol.outputNames.count)")
         }
         return (symbol, symbolURL.lastPathComponent, symbolData, parameters)
+    }
+
+    /// MXNet's C predict API takes the parameters as one buffer whose size is a C `int`
+    /// (`MXPredCreate`'s `param_size`), so a file of 2 GiB or more cannot be handed to it; it
+    /// is refused before being read.
+    static func checkParametersSize(_ url: URL) throws(DMSError) {
+        let size: Int
+        do {
+            size = try url.resourceValues(forKeys: [.fileSizeKey]).fileSize ?? 0
+        } catch {
+            throw DMSError(.invalidModel, "\(url.lastPathComponent): cannot read (\(error))", cause: error)
+        }
+        try checkParametersSize(size, fileName: url.lastPathComponent)
+    }
+
+    static func checkParametersSize(_ size: Int, fileName: String) throws(DMSError) {
+        guard size <= Int(Int32.max) else {
+            throw DMSError(
+                .invalidModel,
+                "\(fileName) is \(size) bytes; MXNet's C predict API takes the parameters' size as a C int, so it loads files of at most \(Int32.max) bytes (2 GiB - 1)")
+        }
     }
 
     /// MXNet's NDArray list files start with the magic number 0x112 as a little-endian UInt64.

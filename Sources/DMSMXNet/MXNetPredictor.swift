@@ -49,13 +49,14 @@ final class MXNetPredictor: ModelPredictor, @unchecked Sendable {
         for (spec, shape) in zip(signature.inputs, shapes) where shape.contains(where: { $0 <= 0 }) {
             throw DMSError(.invalidModel, "signature.json: input '\(spec.name)' has an unknown dimension \(spec.shape) beyond the batch; MXNet needs every dimension to create a predictor")
         }
+        try MXNetEngine.checkParametersSize(parameters.count, fileName: "the parameters file")
         var handle: MXNetLibrary.PredictorHandle?
         let status = symbolJSON.withUnsafeBytes { symbolBytes -> Int32 in
             let symbolText = String(decoding: symbolBytes, as: UTF8.self)
             return parameters.withUnsafeBytes { parameterBytes in
                 Self.withShapeArguments(names: inputNames, shapes: shapes) { keys, indptr, data in
                     library.create(
-                        symbolText, parameterBytes.baseAddress, Int32(parameterBytes.count), 1, 0,
+                        symbolText, parameterBytes.baseAddress, Int32(truncatingIfNeeded: parameterBytes.count), 1, 0,
                         UInt32(shapes.count), keys, indptr, data, &handle)
                 }
             }
@@ -114,7 +115,7 @@ final class MXNetPredictor: ModelPredictor, @unchecked Sendable {
     private func warmUp(_ handle: MXNetLibrary.PredictorHandle, batchSize: Int) throws(DMSError) {
         for (name, spec) in zip(inputNames, signature.inputs) {
             let zeros = [Float](repeating: 0, count: Tensor.elementCount(of: spec.shape(batchSize: batchSize)))
-            guard library.setInput(handle, name, zeros, UInt32(zeros.count)) == 0 else { throw engineError("setting input '\(name)' to warm up") }
+            guard library.setInput(handle, name, zeros, try Self.cSize(zeros.count, of: "input '\(name)'")) == 0 else { throw engineError("setting input '\(name)' to warm up") }
         }
         guard library.forward(handle) == 0 else { throw engineError("warming up batch size \(batchSize)") }
         for index in signature.outputs.indices {
@@ -132,8 +133,9 @@ final class MXNetPredictor: ModelPredictor, @unchecked Sendable {
             guard tensor.dataType == .float32 else {
                 throw DMSError(.invalidInput, "input '\(name)' must be FP32 for MXNet, got \(tensor.dataType.rawValue)")
             }
+            let size = try Self.cSize(tensor.elementCount, of: "input '\(name)'")
             let status = tensor.withUnsafeBytes { raw in
-                library.setInput(handle, name, raw.bindMemory(to: Float.self).baseAddress, UInt32(tensor.elementCount))
+                library.setInput(handle, name, raw.bindMemory(to: Float.self).baseAddress, size)
             }
             guard status == 0 else { throw engineError("setting input '\(name)'") }
         }
@@ -141,9 +143,10 @@ final class MXNetPredictor: ModelPredictor, @unchecked Sendable {
         var outputs: [Tensor] = []
         for index in signature.outputs.indices {
             let shape = try outputShape(handle, index: index)
+            let size = try Self.cSize(Tensor.elementCount(of: shape), of: "output \(index)")
             var failed = false
             let tensor = Tensor(shape: shape) { buffer in
-                failed = library.getOutput(handle, UInt32(index), buffer.baseAddress, UInt32(buffer.count)) != 0
+                failed = library.getOutput(handle, UInt32(index), buffer.baseAddress, size) != 0
             }
             guard !failed else { throw engineError("reading output \(index)") }
             outputs.append(tensor)
@@ -184,6 +187,15 @@ final class MXNetPredictor: ModelPredictor, @unchecked Sendable {
             throw engineError("reading the shape of output \(index)")
         }
         return (0..<Int(rank)).map { Int(shapeData[$0]) }
+    }
+
+    /// An element count as the C API's `mx_uint` (32 bits), which MXNet's predict API uses for
+    /// every size: a larger tensor is an error, never a truncated count.
+    private static func cSize(_ count: Int, of what: String) throws(DMSError) -> UInt32 {
+        guard let size = UInt32(exactly: count) else {
+            throw DMSError(.engineFailure, "\(what) has \(count) elements; MXNet's predict API takes at most \(UInt32.max) per tensor")
+        }
+        return size
     }
 
     private func engineError(_ action: String) -> DMSError {

@@ -91,4 +91,33 @@ struct ModelSignatureTests {
         #expect(throws: DMSError.self) { try signature.validate(inputs: PreparedInputs(tensors: [])) }
         #expect(throws: DMSError.self) { try signature.validate(inputs: PreparedInputs(tensors: [Tensor(dataType: .int32, shape: [1, 1, 2, 2], bytes: Array(repeating: 0, count: 16))])) }
     }
+
+    @Test func boundsTheElementsASignatureMayDeclare() throws {
+        let output = #""outputs": [{"data_name": "o", "data_shape": [0, 10]}], "output_type": "application/json""#
+        expectError(#"{"inputs": [{"data_name": "d", "data_shape": [0, 3, 100000, 100000]}], "input_type": "image/jpeg", \#(output)}"#, mentioning: "more than 100000000 elements")
+        expectError(#"{"inputs": [{"data_name": "d", "data_shape": [0, 4611686018427387904, 4]}], "input_type": "application/json", \#(output)}"#, mentioning: "more than 100000000 elements")
+        expectError(#"{"inputs": [{"data_name": "d", "data_shape": [0, 9223372036854775808]}], "input_type": "application/json", \#(output)}"#, mentioning: "integers only")
+        expectError(#"{"inputs": [{"data_name": "d", "data_shape": [0, 2]}], "input_type": "application/json", "outputs": [{"data_name": "o", "data_shape": [1000000, 1000]}], "output_type": "application/json"}"#, mentioning: "outputs[0].data_shape")
+        // The limit itself is allowed, with dynamic dimensions counted as 1.
+        let atTheLimit = try parse(#"{"inputs": [{"data_name": "d", "data_shape": [0, 100, 1000, 1000]}], "input_type": "application/json", \#(output)}"#)
+        #expect(atTheLimit.inputs[0].declaredElementCount == ModelSignature.maxDeclaredElements)
+    }
+
+    @Test func refusesRequestShapesWhoseSizeOverflows() throws {
+        let signature = try parse(#"{"inputs": [{"data_name": "x", "data_shape": [0, -1, -1]}], "input_type": "application/json", "outputs": [{"data_name": "y", "data_shape": [0, 2]}], "output_type": "application/json"}"#)
+        for shape in [[1, 1 << 62, 4], [1, 1 << 40, 1 << 40], [2, 10_000, 10_000]] {
+            let inputs = PreparedInputs([.init(dataType: .float32, shape: shape) { _ throws(DMSError) in }])
+            let error = #expect(throws: DMSError.self) { try signature.validate(inputs: inputs) }
+            #expect(error?.code == .payloadTooLarge, "\(shape)")
+        }
+        try signature.validate(inputs: PreparedInputs([.init(dataType: .float32, shape: [1, 10_000, 10_000]) { _ throws(DMSError) in }]))
+    }
+
+    @Test func overflowCheckedElementCounts() {
+        #expect(Tensor.checkedElementCount(of: []) == 1)
+        #expect(Tensor.checkedElementCount(of: [3, 0, 1 << 62]) == 0)
+        #expect(Tensor.checkedElementCount(of: [1 << 31, 1 << 31]) == 1 << 62)
+        #expect(Tensor.checkedElementCount(of: [1 << 32, 1 << 32]) == nil)
+        #expect(Tensor.checkedElementCount(of: [2, -1]) == nil)
+    }
 }

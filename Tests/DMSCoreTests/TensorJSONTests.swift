@@ -69,4 +69,41 @@ struct TensorJSONTests {
         #expect(encoded == #"{"name":"y","shape":[1,4],"datatype":"FP32","data":["NaN","Infinity","-Infinity",1]}"#)
         #expect((try? JSONSerialization.jsonObject(with: Data(encoded.utf8))) != nil)
     }
+
+    /// Each type's edges: the extremes are accepted as they are, one past them is a 400 naming
+    /// the type's range, whatever form Foundation's parser gives the number (a signed or an
+    /// unsigned 64-bit integer, a decimal, a double).
+    @Test func refusesValuesBeyondEachTypesRange() throws {
+        #expect(text(try decode("[[9223372036854775807, -9223372036854775808]]", .int64, [0, 2])) == "[9223372036854775807,-9223372036854775808]")
+        for beyond in ["9223372036854775808", "18446744073709551615", "18446744073709551616", "-9223372036854775809", "1e19", "1e30"] {
+            expectRefusal("[[\(beyond)]]", .int64, [0, 1], mentioning: "out of INT64's range")
+        }
+        let edges: [(DataType, String, String)] = [
+            (.int32, "[[-2147483648, 2147483647]]", "2147483648"), (.int32, "[[0]]", "-2147483649"),
+            (.int16, "[[-32768, 32767]]", "32768"), (.int16, "[[0]]", "-32769"),
+            (.int8, "[[-128, 127]]", "128"), (.int8, "[[0]]", "-129"),
+            (.uint8, "[[0, 255]]", "256"), (.uint8, "[[0]]", "-1"),
+        ]
+        for (type, accepted, beyond) in edges {
+            _ = try decode(accepted, type, [0, -1])
+            expectRefusal("[[\(beyond)]]", type, [0, 1], mentioning: "out of \(type.rawValue)'s range")
+            expectRefusal("[[18446744073709551615]]", type, [0, 1], mentioning: "out of \(type.rawValue)'s range")
+        }
+        for fraction in ["0.5", "1e-3", "-2.25"] {
+            expectRefusal("[[\(fraction)]]", .int64, [0, 1], mentioning: "not an integer")
+        }
+        #expect(text(try decode("[[65504, -65504, 65519]]", .float16, [0, 3])) == "[65504,-65504,65504]")
+        for beyond in ["65520", "-65520", "70000", "1e10"] {
+            expectRefusal("[[\(beyond)]]", .float16, [0, 1], mentioning: "out of FP16's range")
+        }
+        #expect(try decode("[[3.4028234663852886e38, -3.4028234663852886e38]]", .float32, [0, 2]).floats == [.greatestFiniteMagnitude, -.greatestFiniteMagnitude])
+        for beyond in ["3.5e38", "-3.5e38", "1e300"] {
+            expectRefusal("[[\(beyond)]]", .float32, [0, 1], mentioning: "out of FP32's range")
+        }
+        #expect(text(try decode("[[1.7976931348623157e308, 5e-324]]", .float64, [0, 2])) == "[1.7976931348623157e+308,5e-324]")
+        #expect(text(try decode("[[\"Infinity\", \"-Infinity\"]]", .float16, [0, 2])) == "[\"Infinity\",\"-Infinity\"]")
+        for beyond in ["-1", "2", "0.5"] {
+            expectRefusal("[[\(beyond)]]", .bool, [0, 1], mentioning: "not a boolean")
+        }
+    }
 }

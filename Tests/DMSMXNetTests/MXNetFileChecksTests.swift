@@ -45,6 +45,28 @@ struct MXNetFileChecksTests {
         expectRefusal("magic", parameters: Data([0x12, 0x01]))
     }
 
+    @Test func refusesParametersOfTwoGiBOrMoreBeforeReadingThem() throws {
+        let folder = FileManager.default.temporaryDirectory.appendingPathComponent("mxnet-large-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: folder) }
+        let symbolURL = folder.appendingPathComponent("m-symbol.json")
+        let parametersURL = folder.appendingPathComponent("m-0000.params")
+        try Data(symbol.utf8).write(to: symbolURL)
+        try parameters.write(to: parametersURL)
+        // A sparse file: 2 GiB long, nothing written, so the test costs no disk.
+        let handle = try FileHandle(forWritingTo: parametersURL)
+        try handle.truncate(atOffset: 1 << 31)
+        try handle.close()
+        let artifacts = ModelArtifacts(
+            directory: folder, signature: signature, engineFiles: .mxnet(symbol: symbolURL, parameters: parametersURL), labels: nil,
+            manifestService: nil)
+        let error = #expect(throws: DMSError.self) { try MXNetEngine.validateFiles(artifacts) }
+        #expect(error?.code == .invalidModel)
+        #expect(error?.message.contains("2147483648 bytes") == true, "\(error?.message ?? "")")
+        #expect(error?.message.contains("C int") == true)
+        #expect(throws: Never.self) { try MXNetEngine.checkParametersSize(Int(Int32.max), fileName: "m-0000.params") }
+    }
+
     @Test func refusesSymbolsThatAreNotMXNetGraphs() {
         expectRefusal("m-symbol.json", symbol: "[1, 2")
         expectRefusal("'heads'", symbol: #"{"nodes": []}"#)
