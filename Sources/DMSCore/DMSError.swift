@@ -9,7 +9,7 @@ public struct DMSError: Error, Sendable, CustomStringConvertible {
     public struct Code: Hashable, Sendable, CustomStringConvertible {
         private enum Wrapped: Hashable, Sendable {
             case invalidInput, notFound, payloadTooLarge, unavailable, resourceExhausted, deadlineExceeded
-            case unsupported, invalidModel, engineFailure, internalError
+            case unsupported, invalidModel, engineUnavailable, engineFailure, internalError
         }
 
         private let wrapped: Wrapped
@@ -31,6 +31,10 @@ public struct DMSError: Error, Sendable, CustomStringConvertible {
         public static let unsupported = Code(.unsupported)
         /// A model archive, signature or model file is broken; raised while loading.
         public static let invalidModel = Code(.invalidModel)
+        /// The engine a model needs cannot be used: its library is not installed, cannot be
+        /// opened, or is not the engine expected. A problem of the server's installation, not of
+        /// the model; raised while loading.
+        public static let engineUnavailable = Code(.engineUnavailable)
         /// The inference engine reported an error while running a model.
         public static let engineFailure = Code(.engineFailure)
         /// A bug or an unexpected condition inside the server.
@@ -46,6 +50,7 @@ public struct DMSError: Error, Sendable, CustomStringConvertible {
             case .deadlineExceeded: "deadline exceeded"
             case .unsupported: "unsupported"
             case .invalidModel: "invalid model"
+            case .engineUnavailable: "engine unavailable"
             case .engineFailure: "engine failure"
             case .internalError: "internal error"
             }

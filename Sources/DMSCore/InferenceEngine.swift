@@ -5,6 +5,10 @@ public protocol InferenceEngine: Sendable {
     /// A short name for logs and errors, for example "MXNet".
     var name: String { get }
 
+    /// The version the engine's library reports about itself (for example "1.9.1"), opening
+    /// the library if needed; recorded in the manifests `deep-model-export` writes.
+    func version() throws(DMSError) -> String
+
     /// Whether this engine runs models stored as `files`.
     func canLoad(_ files: ModelArtifacts.EngineFiles) -> Bool
 

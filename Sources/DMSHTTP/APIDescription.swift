@@ -9,6 +9,7 @@ enum APIDescription {
         var paths: [(key: String, value: JSONValue)] = [
             ("/api-description", getOperation(id: "apiDescription", property: "description", type: .object([("type", .string("object"))]))),
             ("/ping", getOperation(id: "ping", property: "health", type: .object([("type", .string("string"))]))),
+            ("/statistics", getOperation(id: "statistics", property: "models", type: .object([("type", .string("object"))]))),
         ]
         for model in models {
             paths.append(("/\(model.name)/predict", predictOperation(model)))
@@ -80,8 +81,12 @@ enum APIDescription {
                     ])),
                     ("400", .object([("description", .string("InvalidInput")), ("schema", errorSchema)])),
                     ("404", .object([("description", .string("ModelNotFound")), ("schema", errorSchema)])),
+                    ("405", .object([("description", .string("MethodNotAllowed")), ("schema", errorSchema)])),
                     ("413", .object([("description", .string("PayloadTooLarge")), ("schema", errorSchema)])),
+                    ("500", .object([("description", .string("InternalServerError")), ("schema", errorSchema)])),
+                    ("501", .object([("description", .string("NotImplemented")), ("schema", errorSchema)])),
                     ("503", .object([("description", .string("ServiceUnavailable")), ("schema", errorSchema)])),
+                    ("504", .object([("description", .string("DeadlineExceeded")), ("schema", errorSchema)])),
                 ])),
             ])),
         ])

@@ -6,7 +6,7 @@ import DMSRuntime
 ///
 /// ```json
 /// {"state": "ready", "workers": 1, "max_batch_size": 8, "max_batch_delay_ms": 0, "queue_size": 100,
-///  "queued": 0, "running": 0, "requests": 12, "engine_calls": 5, "batch_sizes": {"1": 2, "5": 2},
+///  "queued": 0, "running": 0, "requests": 12, "engine_calls": 5, "batch_sizes": {"1": 2, "2": 1, "4": 2},
 ///  "rejected": 0, "expired": 0, "cancelled": 0, "failed": 0}
 /// ```
 /// `batch_sizes` counts engine calls by their batch size (rows). A model that is not ready has

@@ -25,6 +25,10 @@ public struct MXNetEngine: InferenceEngine {
         EngineLibraryLocation.candidates(fileName: "libmxnet.so", environmentVariable: "DMS_MXNET_LIBRARY", executable: executable)
     }
 
+    public func version() throws(DMSError) -> String {
+        try MXNetLibrary.load(candidates: libraryCandidates, threadCount: threadCount, logger: logger).version
+    }
+
     public func canLoad(_ files: ModelArtifacts.EngineFiles) -> Bool {
         if case .mxnet = files { return true }
         return false

@@ -9,10 +9,11 @@ import Synchronization
 /// decided here, once per process, before `dlopen`:
 /// - `OMP_NUM_THREADS` defaults to the thread count asked for (the server gives the cores
 ///   divided by the workers of its busiest model): left unset, MXNet 1.9.1 uses a single
-///   OpenMP thread and runs half as fast on a 2-core machine (see TOOLCHAIN notes in the README).
+///   OpenMP thread and runs half as fast on a 2-core machine (ResNet-18 at batch 1: 20.6 ms
+///   unset, 10.3 ms with 2, measured through this C API on a 2-core machine).
 /// - `MXNET_ENGINE_TYPE` defaults to `NaiveEngine`: the predictor runs on the calling worker
-///   thread, which is both faster here and required by `MXPredCreateMultiThread` (any other
-///   engine aborts the process there).
+///   thread instead of handing work to MXNet's own engine threads, so the worker threads are the
+///   only ones that run models and `--workers` × `OMP_NUM_THREADS` bounds the cores used.
 /// - `OMP_WAIT_POLICY` defaults to `PASSIVE`: idle OpenMP threads sleep instead of spinning.
 ///   With ONNX Runtime models in the same process under concurrent load, spinning starves them:
 ///   ResNet-18 on both engines at concurrency 8 served 27.7 requests/s with PASSIVE against
@@ -38,8 +39,11 @@ final class MXNetLibrary: Sendable {
     typealias GetOutputFunction = @convention(c) (PredictorHandle?, UInt32, UnsafeMutablePointer<Float>?, UInt32) -> Int32
     typealias FreeFunction = @convention(c) (PredictorHandle?) -> Int32
     typealias LastErrorFunction = @convention(c) () -> UnsafePointer<CChar>?
+    typealias GetVersionFunction = @convention(c) (UnsafeMutablePointer<Int32>?) -> Int32
 
     let path: String
+    /// The library's version, from `MXGetVersion` (for example "1.9.1").
+    let version: String
     let create: CreateFunction
     let reshape: ReshapeFunction
     let setInput: SetInputFunction
@@ -58,7 +62,7 @@ final class MXNetLibrary: Sendable {
             if let loaded { return loaded }
             guard let path = candidates.first(where: { FileManager.default.fileExists(atPath: $0) }) else {
                 throw DMSError(
-                    .invalidModel,
+                    .engineUnavailable,
                     "the MXNet engine library (libmxnet.so) was not found; looked in: \(candidates.joined(separator: ", ")). Run scripts/bootstrap.sh, or set DMS_MXNET_LIBRARY to the path of libmxnet.so from the mxnet==1.9.1 wheel")
             }
             configureThreadingEnvironment(threadCount: threadCount)
@@ -67,7 +71,7 @@ final class MXNetLibrary: Sendable {
             logger.info(
                 "loaded the MXNet engine",
                 metadata: [
-                    "library": "\(path)", "OMP_NUM_THREADS": "\(environment["OMP_NUM_THREADS"] ?? "")",
+                    "library": "\(path)", "version": "\(library.version)", "OMP_NUM_THREADS": "\(environment["OMP_NUM_THREADS"] ?? "")",
                     "MXNET_ENGINE_TYPE": "\(environment["MXNET_ENGINE_TYPE"] ?? "")",
                     "OMP_WAIT_POLICY": "\(environment["OMP_WAIT_POLICY"] ?? "")",
                 ])
@@ -88,15 +92,21 @@ final class MXNetLibrary: Sendable {
         let resolvedPath = URL(fileURLWithPath: path).resolvingSymlinksInPath().path
         guard let handle = dlopen(resolvedPath, RTLD_NOW | RTLD_LOCAL) else {
             let reason = dlerror().map { String(cString: $0) } ?? "unknown error"
-            throw DMSError(.invalidModel, "cannot load the MXNet engine library \(path): \(reason)")
+            throw DMSError(.engineUnavailable, "cannot load the MXNet engine library \(path): \(reason)")
         }
         func symbol<T>(_ name: String, as type: T.Type) throws(DMSError) -> T {
             guard let pointer = dlsym(handle, name) else {
-                throw DMSError(.invalidModel, "\(path) does not export \(name); is it libmxnet.so from mxnet 1.9.1?")
+                throw DMSError(.engineUnavailable, "\(path) does not export \(name); is it libmxnet.so from mxnet 1.9.1?")
             }
             return unsafeBitCast(pointer, to: type)
         }
         self.path = path
+        // MXGetVersion gives MAJOR * 10000 + MINOR * 100 + PATCH.
+        var number: Int32 = 0
+        guard try symbol("MXGetVersion", as: GetVersionFunction.self)(&number) == 0 else {
+            throw DMSError(.engineUnavailable, "\(path): MXGetVersion failed; is it libmxnet.so from mxnet 1.9.1?")
+        }
+        version = "\(number / 10000).\(number / 100 % 100).\(number % 100)"
         create = try symbol("MXPredCreate", as: CreateFunction.self)
         reshape = try symbol("MXPredReshape", as: ReshapeFunction.self)
         setInput = try symbol("MXPredSetInput", as: SetInputFunction.self)

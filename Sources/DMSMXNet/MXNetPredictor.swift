@@ -7,7 +7,8 @@ import Foundation
 /// each bound ResNet-18 keeps about 70 MiB of its own that MXNet does not give back when the
 /// handle is freed (measured with MXPredReshape/MXPredFree through ctypes, batch 2 to 8), and
 /// its first forward is twice as slow. So handles are prepared once for a few batch sizes (the
-/// preferred sizes the scheduler batches to: powers of two up to the largest batch) and kept;
+/// preferred sizes the scheduler batches to: the powers of two below the largest batch, and the
+/// largest itself) and kept;
 /// any other size (a single request carrying its own odd batch) gets a handle from a small
 /// least-recently-used set of `maxUnpreparedHandles`.
 ///

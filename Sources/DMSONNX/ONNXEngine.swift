@@ -7,8 +7,7 @@ import Logging
 /// Threads: each model gets `intraOpThreadCount` intra-op threads, by default one per core, one
 /// inter-op thread, and idle threads that sleep rather than spin (see `ONNXSession`). A model's
 /// worker makes one call at a time, so one request can use every core (ResNet-18 at batch 1 ran
-/// in 16.9 ms with 2 threads against 30.0 ms with 1 on a 2-core machine, in the toolchain
-/// measurements); when several models
+/// in 16.9 ms with 2 threads against 30.0 ms with 1 on a 2-core machine); when several models
 /// are busy at once their threads share the cores, which costs little because none of them spins.
 /// Lower the count when many models serve at once and throughput matters more than latency.
 public struct ONNXEngine: InferenceEngine {
@@ -29,6 +28,10 @@ public struct ONNXEngine: InferenceEngine {
     /// Where to look for `libonnxruntime.so` (see `EngineLibraryLocation`; the variable is `DMS_ONNXRUNTIME_LIBRARY`).
     public static func defaultLibraryCandidates(executable: URL = URL(fileURLWithPath: CommandLine.arguments[0])) -> [String] {
         EngineLibraryLocation.candidates(fileName: "libonnxruntime.so", environmentVariable: "DMS_ONNXRUNTIME_LIBRARY", executable: executable)
+    }
+
+    public func version() throws(DMSError) -> String {
+        try ONNXRuntimeLibrary.load(candidates: libraryCandidates, logger: logger).version
     }
 
     public func canLoad(_ files: ModelArtifacts.EngineFiles) -> Bool {

@@ -147,7 +147,7 @@ final class ONNXRuntimeLibrary: Sendable {
     static func load(candidates: [String], logger: Logger) throws(DMSError) -> ONNXRuntimeLibrary {
         guard let path = candidates.first(where: { FileManager.default.fileExists(atPath: $0) }) else {
             throw DMSError(
-                .invalidModel,
+                .engineUnavailable,
                 "the ONNX Runtime engine library (libonnxruntime.so) was not found; looked in: \(candidates.joined(separator: ", ")). Install the onnxruntime wheel (pip install onnxruntime) and set DMS_ONNXRUNTIME_LIBRARY to the libonnxruntime.so.<version> in its onnxruntime/capi folder, or link that file as .runtime/lib/libonnxruntime.so")
         }
         let resolvedPath = URL(fileURLWithPath: path).resolvingSymlinksInPath().path
@@ -163,7 +163,7 @@ final class ONNXRuntimeLibrary: Sendable {
     private init(path: String) throws(DMSError) {
         guard let handle = dlopen(path, RTLD_NOW | RTLD_LOCAL) else {
             let reason = dlerror().map { String(cString: $0) } ?? "unknown error"
-            throw DMSError(.invalidModel, "cannot load the ONNX Runtime engine library \(path): \(reason)")
+            throw DMSError(.engineUnavailable, "cannot load the ONNX Runtime engine library \(path): \(reason)")
         }
         typealias GetApiBaseFunction = @convention(c) () -> UnsafeRawPointer?
         typealias GetApiFunction = @convention(c) (UInt32) -> UnsafeRawPointer?
@@ -171,21 +171,21 @@ final class ONNXRuntimeLibrary: Sendable {
         guard let getApiBase = dlsym(handle, "OrtGetApiBase"),
             let base = unsafeBitCast(getApiBase, to: GetApiBaseFunction.self)()
         else {
-            throw DMSError(.invalidModel, "\(path) does not export OrtGetApiBase; is it libonnxruntime.so from the onnxruntime wheel?")
+            throw DMSError(.engineUnavailable, "\(path) does not export OrtGetApiBase; is it libonnxruntime.so from the onnxruntime wheel?")
         }
         // struct OrtApiBase { GetApi; GetVersionString; }
         let baseFunctions = base.assumingMemoryBound(to: UnsafeRawPointer?.self)
         guard let getApi = baseFunctions[0], let getVersionString = baseFunctions[1] else {
-            throw DMSError(.invalidModel, "\(path): OrtGetApiBase returned an empty function table")
+            throw DMSError(.engineUnavailable, "\(path): OrtGetApiBase returned an empty function table")
         }
         let version = unsafeBitCast(getVersionString, to: GetVersionStringFunction.self)().map { String(cString: $0) } ?? "unknown"
         guard let api = unsafeBitCast(getApi, to: GetApiFunction.self)(Self.apiVersion) else {
-            throw DMSError(.invalidModel, "ONNX Runtime \(version) at \(path) does not offer C API version \(Self.apiVersion); use ONNX Runtime 1.5 or later")
+            throw DMSError(.engineUnavailable, "ONNX Runtime \(version) at \(path) does not offer C API version \(Self.apiVersion); use ONNX Runtime 1.5 or later")
         }
         let table = api.assumingMemoryBound(to: UnsafeRawPointer?.self)
         func function<T>(_ slot: Slot, as type: T.Type) throws(DMSError) -> T {
             guard let pointer = table[slot.rawValue] else {
-                throw DMSError(.invalidModel, "ONNX Runtime \(version) at \(path) has no function in C API slot \(slot.rawValue) (\(slot))")
+                throw DMSError(.engineUnavailable, "ONNX Runtime \(version) at \(path) has no function in C API slot \(slot.rawValue) (\(slot))")
             }
             return unsafeBitCast(pointer, to: type)
         }
@@ -252,7 +252,7 @@ final class ONNXRuntimeLibrary: Sendable {
         guard failures.isEmpty, let environment, let cpuMemoryInfo, let defaultAllocator else {
             releaseMemoryInfo(cpuMemoryInfo)
             releaseEnv(environment)
-            throw DMSError(.invalidModel, "ONNX Runtime \(version) at \(path) failed while \(failures.joined(separator: "; "))")
+            throw DMSError(.engineUnavailable, "ONNX Runtime \(version) at \(path) failed while \(failures.joined(separator: "; "))")
         }
 
         self.environment = environment
@@ -302,12 +302,12 @@ final class ONNXRuntimeLibrary: Sendable {
         let invalidArgument: Int32 = 2  // ORT_INVALID_ARGUMENT
         let probe = "deep-model-server status probe"
         guard let status = createStatus(invalidArgument, probe) else {
-            throw DMSError(.invalidModel, "ONNX Runtime \(version) at \(path) could not create a status; is it libonnxruntime.so from the onnxruntime wheel?")
+            throw DMSError(.engineUnavailable, "ONNX Runtime \(version) at \(path) could not create a status; is it libonnxruntime.so from the onnxruntime wheel?")
         }
         defer { releaseStatus(status) }
         let message = getErrorMessage(status).map { String(cString: $0) }
         guard getErrorCode(status) == invalidArgument, message == probe else {
-            throw DMSError(.invalidModel, "ONNX Runtime \(version) at \(path) does not read back a status it made; its C API table is not the one this server expects")
+            throw DMSError(.engineUnavailable, "ONNX Runtime \(version) at \(path) does not read back a status it made; its C API table is not the one this server expects")
         }
     }
 }

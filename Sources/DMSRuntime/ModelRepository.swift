@@ -38,8 +38,6 @@ public final class ModelRepository: Sendable {
         self.makeService = makeService
     }
 
-    public func model(named name: String) -> ServedModel? { modelsByName[name] }
-
     /// The model named `name`, or a `.notFound` error listing the models this server serves.
     public func requireModel(named name: String) throws(DMSError) -> ServedModel {
         guard let model = modelsByName[name] else {

@@ -5,6 +5,4 @@ public enum ModelState: Sendable, Equatable {
     case ready
     case failed(reason: String)
     case unloading
-
-    public var isReady: Bool { self == .ready }
 }

@@ -22,10 +22,10 @@ public struct ExportCommand: ParsableCommand {
     @Option(name: .customLong("model-name"), help: "Name of the model; the archive is NAME.model.")
     var modelName: String
 
-    @Option(name: .customLong("model-path"), help: "Folder with signature.json, NAME-symbol.json, NAME-EPOCH.params and optionally synset.txt.")
+    @Option(name: .customLong("model-path"), help: "Folder with an MXNet model (signature.json, NAME-symbol.json, NAME-EPOCH.params) or an ONNX model (one NAME.onnx, signature.json optional), and optionally synset.txt.")
     var modelPath: String
 
-    @Option(name: .customLong("service-file-path"), help: "The service to record in the manifest: a built-in one (mxnet_vision_service.py, mxnet_model_service.py); custom services are not supported yet. Default: by the signature's input_type.")
+    @Option(name: .customLong("service-file-path"), help: "The service to record in the manifest: a built-in one (mxnet_vision_service.py, mxnet_model_service.py); custom services are not supported yet. Default: by the signature's input_type and output_type.")
     var serviceFilePath: String?
 
     @Option(name: .long, help: "Folder to write the archive to (default: the current folder).")
@@ -63,41 +63,59 @@ public struct ExportCommand: ParsableCommand {
             throw ValidationError("\(destination.path) exists; use --force to overwrite it")
         }
         do {
-            let onnx = ONNXEngine(libraryCandidates: ONNXEngine.defaultLibraryCandidates(), logger: Logger(label: "deep-model-export"))
+            let logger = Logger(label: "deep-model-export")
+            let onnx = ONNXEngine(libraryCandidates: ONNXEngine.defaultLibraryCandidates(), logger: logger)
             let artifacts = try ModelArchive.locateArtifacts(in: folder, isExportSource: true) { files throws(DMSError) in
                 try onnx.signature(of: files)
             }
+            let engineVersion: String?
             switch artifacts.engineFiles {
-            case .mxnet: try MXNetEngine.validateFiles(artifacts)
-            case .onnx: _ = try onnx.load(artifacts)
+            case .mxnet:
+                try MXNetEngine.validateFiles(artifacts)
+                engineVersion = Self.versionIfInstalled(MXNetEngine(libraryCandidates: MXNetEngine.defaultLibraryCandidates(), logger: logger))
+            case .onnx:
+                _ = try onnx.load(artifacts)
+                engineVersion = try onnx.version()
             }
             try FileManager.default.createDirectory(at: outputFolder, withIntermediateDirectories: true)
             let hasSignatureFile = FileManager.default.fileExists(atPath: folder.appendingPathComponent("signature.json").path)
-            try ModelArchiveWriter.write(folder: folder, manifest: manifest(for: artifacts, hasSignatureFile: hasSignatureFile), to: destination)
+            try ModelArchiveWriter.write(folder: folder, manifest: manifest(for: artifacts, engineVersion: engineVersion, hasSignatureFile: hasSignatureFile), to: destination)
         } catch let error as DMSError {
             throw ValidationError("\(modelPath): \(error.message)")
         }
         print("wrote \(destination.path)")
     }
 
+    /// The engine library's version, or nil when the library is not installed: MXNet models are
+    /// checked without the engine, so packing one does not need it.
+    private static func versionIfInstalled(_ engine: some InferenceEngine) -> String? {
+        do {
+            return try engine.version()
+        } catch {
+            FileHandle.standardError.write(Data("warning: the manifest records no \(engine.name) version: \(error.message)\n".utf8))
+            return nil
+        }
+    }
+
     /// The archive's `MANIFEST.json`: what a later reader needs to find the model's files and
-    /// know how it was made. An ONNX model without `signature.json` records none; the server
-    /// reads the signature from the model.
-    private func manifest(for artifacts: ModelArtifacts, hasSignatureFile: Bool) -> JSONValue {
+    /// know how it was made, including the version of the engine library that checked it. An
+    /// ONNX model without `signature.json` records none; the server reads the signature from the
+    /// model.
+    private func manifest(for artifacts: ModelArtifacts, engineVersion: String?, hasSignatureFile: Bool) -> JSONValue {
         let service = serviceFilePath.flatMap { BuiltInServices.canonicalName(URL(fileURLWithPath: $0).lastPathComponent) }
             ?? BuiltInServices.defaultService(for: artifacts.signature)
         let engine: JSONValue
         var model: [(key: String, value: JSONValue)] = [("Model Name", .string(modelName))]
         switch artifacts.engineFiles {
         case .mxnet(let symbol, let parameters):
-            engine = .object([("Name", .string("MXNet")), ("Version", .string("1.9.1"))])
+            engine = .object([("Name", .string("MXNet"))] + (engineVersion.map { [("Version", .string($0))] } ?? []))
             model += [
                 ("Model Format", .string("MXNet-Symbolic")),
                 ("Symbol", .string(symbol.lastPathComponent)),
                 ("Parameters", .string(parameters.lastPathComponent)),
             ]
         case .onnx(let file):
-            engine = .object([("Name", .string("ONNX Runtime")), ("Version", .string("1.32.0"))])
+            engine = .object([("Name", .string("ONNX Runtime"))] + (engineVersion.map { [("Version", .string($0))] } ?? []))
             model += [("Model Format", .string("ONNX")), ("Model File", .string(file.lastPathComponent))]
         }
         if hasSignatureFile {

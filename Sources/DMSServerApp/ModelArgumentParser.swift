@@ -8,8 +8,8 @@ import Foundation
 /// shell hands over as `a=x,` and `b=y`): a comma followed by optional spaces (or the end of the
 /// argument) and `NAME=` starts a new pair; any other comma belongs to the location.
 public enum ModelArgumentParser {
-    /// Names that are routes of their own and so cannot name a model.
-    public static let reservedNames: Set<String> = ["ping", "api-description", "metrics", "models", "health", "v1", "v2"]
+    /// Names that are, or are kept for, routes of the server's own and so cannot name a model.
+    public static let reservedNames: Set<String> = ["ping", "api-description", "statistics", "metrics", "models", "health", "v1", "v2"]
 
     public static func parse(_ arguments: [String]) throws(DMSError) -> [(name: String, location: String)] {
         var pairs: [(name: String, location: String)] = []

@@ -18,11 +18,11 @@ public struct ServerCommand: AsyncParsableCommand {
     @Option(
         name: .long, parsing: .upToNextOption,
         help: ArgumentHelp(
-            "Models to serve as NAME=LOCATION pairs; LOCATION is a .model file, a model folder, file://, http:// or https://.",
+            "Models to serve as NAME=LOCATION pairs; LOCATION is a .model file, a model folder, a .onnx file, file://, http://, https:// or s3://.",
             valueName: "NAME=LOCATION"))
     var models: [String] = []
 
-    @Option(name: .long, help: "Built-in service for every model: mxnet_vision_service (vision) or mxnet_model_service (tensor). Default: by the archive's manifest, else by the signature's input_type.")
+    @Option(name: .long, help: "Built-in service for every model: mxnet_vision_service (vision) or mxnet_model_service (tensor). Default: by the archive's manifest, else by the signature's input_type and output_type.")
     var service: String?
 
     @Option(name: .long, help: "Port to listen on; 0 picks a free port (the bound address is logged).")

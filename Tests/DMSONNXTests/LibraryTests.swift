@@ -17,7 +17,7 @@ extension ONNXTests {
         @Test func aMissingLibraryIsAClearLoadError() {
             let engine = ONNXEngine(libraryCandidates: ["/nowhere/libonnxruntime.so", "/also/not/here.so"], logger: ONNXTests.logger)
             ONNXTests.expectError(
-                .invalidModel,
+                .engineUnavailable,
                 ["libonnxruntime.so) was not found", "/nowhere/libonnxruntime.so, /also/not/here.so", "pip install onnxruntime", "DMS_ONNXRUNTIME_LIBRARY"]
             ) {
                 _ = try engine.load(Self.artifacts)
@@ -26,7 +26,7 @@ extension ONNXTests {
 
         @Test func aFileThatIsNotALibraryIsAClearLoadError() {
             let model = ONNXTests.model("affine.onnx").path
-            ONNXTests.expectError(.invalidModel, ["cannot load the ONNX Runtime engine library \(model)"]) {
+            ONNXTests.expectError(.engineUnavailable, ["cannot load the ONNX Runtime engine library \(model)"]) {
                 _ = try ONNXEngine(libraryCandidates: [model], logger: ONNXTests.logger).load(Self.artifacts)
             }
         }
@@ -37,7 +37,7 @@ extension ONNXTests {
             let maps = String(decoding: try #require(try mapsFile.readToEnd()), as: UTF8.self)
             let libcLine = try #require(maps.split(separator: "\n").first { $0.hasSuffix("/libc.so.6") })
             let libc = String(try #require(libcLine.split(separator: " ").last))
-            ONNXTests.expectError(.invalidModel, ["does not export OrtGetApiBase"]) {
+            ONNXTests.expectError(.engineUnavailable, ["does not export OrtGetApiBase"]) {
                 _ = try ONNXEngine(libraryCandidates: [libc], logger: ONNXTests.logger).load(Self.artifacts)
             }
         }

@@ -1,4 +1,5 @@
 import DMSCore
+import Foundation
 import Testing
 
 @testable import DMSVision
@@ -39,9 +40,16 @@ struct VisionServiceTests {
         #expect(rows.count == 2)
         #expect(rows[0].map(\.0) == ["5", "4", "3", "2", "1"])
         #expect(rows[1].map(\.0) == ["0", "1", "2", "3", "4"])
-        let expected = Classification.softmax(Array(logits[0..<6]))
-        #expect(rows[0][0].1 == Double(expected[5]))
-        #expect(rows[0].map(\.1).reduce(0, +) < 1)
+        // The softmax of 1…6 worked out here in double precision, independently of the code under
+        // test: p(k) = e^k / (e^1 + … + e^6).
+        let denominator = (1...6).map { exp(Double($0)) }.reduce(0, +)
+        let expectedTop = [6, 5, 4, 3, 2].map { exp(Double($0)) / denominator }
+        #expect(abs(expectedTop[0] - 0.6336913226) < 1e-9)
+        for row in rows {
+            for (reported, expected) in zip(row.map(\.1), expectedTop) {
+                #expect(abs(reported - expected) < 1e-6, "\(reported) vs \(expected)")
+            }
+        }
     }
 
     @Test func refusesModelsWhoseInputsAreNotImages() throws {
