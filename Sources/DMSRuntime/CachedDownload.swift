@@ -20,7 +20,7 @@ struct CachedDownload: Codable, Equatable {
     /// Writes the validators under a temporary name and renames them into place.
     func write(for file: URL) throws {
         let target = Self.validatorsPath(for: file)
-        let temporary = target.deletingLastPathComponent().appendingPathComponent(".partial-\(UUID().uuidString)")
+        let temporary = target.deletingLastPathComponent().appendingPathComponent(ModelStore.temporaryPrefix + UUID().uuidString)
         try JSONEncoder().encode(self).write(to: temporary)
         guard rename(temporary.path, target.path) == 0 else {
             try? FileManager.default.removeItem(at: temporary)

@@ -50,7 +50,7 @@ struct ModelDownloader {
     private func download(_ name: String, to target: URL, request: HTTPClientRequest, revalidating: Bool) async throws(DMSError) -> Bool {
         let directory = target.deletingLastPathComponent()
         try Self.createDirectory(directory)
-        let temporary = directory.appendingPathComponent(".partial-\(UUID().uuidString)")
+        let temporary = directory.appendingPathComponent(ModelStore.temporaryPrefix + UUID().uuidString)
         defer { try? FileManager.default.removeItem(at: temporary) }
         logger.info(revalidating ? "revalidating cached download" : "downloading model", metadata: ["source": "\(name)"])
         let validators: CachedDownload

@@ -48,12 +48,21 @@ public final class ModelRepository: Sendable {
 
     /// Loads every model, one after another (engines load faster alone than side by side on a
     /// small machine). Returns the failures; each failed model stays registered with its reason.
+    ///
+    /// Cancelling the task stops the loading: a download in progress ends (its temporary file
+    /// removed), an engine that is loading finishes first, and the models not loaded are left
+    /// failed with the reason "the server stopped while loading models" (not counted as
+    /// failures).
     @discardableResult
     public func loadAll(httpClient: HTTPClient, logger: Logger) async -> [(model: String, reason: String)] {
         var failures: [(String, String)] = []
         for model in models {
             do throws(DMSError) {
+                guard !Task.isCancelled else { throw DMSError(.unavailable, Self.stoppedWhileLoading) }
                 try await load(model, httpClient: httpClient, logger: logger)
+            } catch where Task.isCancelled {
+                model.markFailed(Self.stoppedWhileLoading)
+                logger.info("model not loaded: the server is stopping", metadata: ["model": "\(model.name)"])
             } catch {
                 model.markFailed(error.message)
                 logger.error("model failed to load", metadata: ["model": "\(model.name)", "reason": "\(error.message)"])
@@ -62,6 +71,8 @@ public final class ModelRepository: Sendable {
         }
         return failures
     }
+
+    private static let stoppedWhileLoading = "the server stopped while loading models"
 
     private func load(_ model: ServedModel, httpClient: HTTPClient, logger: Logger) async throws(DMSError) {
         let started = ContinuousClock.now

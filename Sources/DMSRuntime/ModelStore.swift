@@ -127,12 +127,35 @@ public struct ModelStore: Sendable {
             return target
         }
         try createDirectory(unpackedRoot)
-        let temporary = unpackedRoot.appendingPathComponent(".partial-\(UUID().uuidString)")
+        let temporary = unpackedRoot.appendingPathComponent(Self.temporaryPrefix + UUID().uuidString)
         defer { try? FileManager.default.removeItem(at: temporary) }
         try ModelArchive.unpack(archive, to: temporary, limits: archiveLimits)
         try moveIntoPlace(temporary, target)
         logger.info("unpacked model archive", metadata: ["archive": "\(archive.path)", "path": "\(target.path)"])
         return target
+    }
+
+    /// The prefix of every file and folder written under a temporary name.
+    static let temporaryPrefix = ".partial-"
+
+    /// Removes the temporary files and folders in the store (downloads and unpacking cut short
+    /// by a crash or a kill) and returns their paths. Only safe when no other server uses the
+    /// store: see `ModelStoreLock`.
+    func removeLeftovers(logger: Logger) -> [String] {
+        var removed: [String] = []
+        for folder in ["downloads", "unpacked"].map(root.appendingPathComponent) {
+            let names = (try? FileManager.default.contentsOfDirectory(atPath: folder.path)) ?? []
+            for name in names.sorted() where name.hasPrefix(Self.temporaryPrefix) {
+                let leftover = folder.appendingPathComponent(name)
+                do {
+                    try FileManager.default.removeItem(at: leftover)
+                    removed.append(leftover.path)
+                } catch {
+                    logger.warning("cannot remove a temporary file from the model store", metadata: ["path": "\(leftover.path)", "reason": "\(error)"])
+                }
+            }
+        }
+        return removed
     }
 
     /// Renames a finished temporary file or folder to its final name. When another process got

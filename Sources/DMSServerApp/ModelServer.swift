@@ -13,7 +13,10 @@ import ServiceLifecycle
 ///
 /// `run()` loads every model first (fail fast: a model that does not load stops the start
 /// unless `allowModelFailures`), then serves until SIGTERM or SIGINT, when it stops accepting,
-/// finishes the requests in flight, stops the workers and frees the engines.
+/// finishes the requests in flight, stops the workers and frees the engines. Loading runs
+/// inside the same service group as serving, so SIGTERM or SIGINT while models load (a long
+/// download, say) stops it too: the download ends and its temporary file is removed, the models
+/// loaded so far are unloaded, and `run()` returns without ever listening.
 public struct ModelServer: Sendable {
     public var configuration: ServerConfiguration
     public var logger: Logger
@@ -31,26 +34,27 @@ public struct ModelServer: Sendable {
         }
     }
 
+    /// Ends the start when SIGTERM or SIGINT came while models were loading.
+    private struct StoppedWhileLoading: Error {}
+
     public func run() async throws {
+        let store = ModelStore(root: configuration.modelStore, downloadSettings: configuration.downloads)
+        let storeLock = try ModelStoreLock.acquire(store, logger: logger)
+        defer { withExtendedLifetime(storeLock) {} }
         let repository = ModelRepository(
             specs: configuration.models,
-            store: ModelStore(root: configuration.modelStore, downloadSettings: configuration.downloads),
+            store: store,
             engines: [
                 MXNetEngine(libraryCandidates: MXNetEngine.defaultLibraryCandidates(), threadCount: configuration.engineThreads, logger: logger),
                 ONNXEngine(libraryCandidates: ONNXEngine.defaultLibraryCandidates(), intraOpThreadCount: configuration.engineThreads, logger: logger),
             ],
             requestedService: configuration.service,
             makeService: BuiltInServices.factory(maxImagePixels: configuration.maxImagePixels))
-        let failures = await loadModels(repository)
-        if !failures.isEmpty && !configuration.allowModelFailures {
-            await repository.unloadAll()
-            throw ModelLoadFailure(failures: failures)
-        }
         let routes = ModelServerRoutes(
             repository: repository,
             configuration: HTTPConfiguration(maxBodyBytes: configuration.maxRequestBytes, advertisedHost: "\(configuration.host):\(configuration.port)"))
         let logger = self.logger
-        let app = Application(
+        var app = Application(
             router: routes.makeRouter(),
             server: .http1(configuration: .init(additionalChannelHandlers: [ClientConnectionWatcher()])),
             configuration: .init(address: .hostname(configuration.host, port: configuration.port), serverName: nil),
@@ -65,7 +69,24 @@ public struct ModelServer: Sendable {
                 FileHandle.standardOutput.write(Data("listening on http://\(host)\n".utf8))
             },
             logger: logger)
-        try await app.runService()
+        app.beforeServerStarts { [self] in
+            let failures = try await cancelWhenGracefulShutdown { await loadModels(repository) }
+            if Task.isShuttingDownGracefully {
+                await repository.unloadAll()
+                throw StoppedWhileLoading()
+            }
+            if !failures.isEmpty && !configuration.allowModelFailures {
+                await repository.unloadAll()
+                throw ModelLoadFailure(failures: failures)
+            }
+        }
+        do {
+            try await app.runService()
+        } catch is StoppedWhileLoading {
+            logger.notice("stopped by a signal while loading models; nothing was served")
+            FileHandle.standardError.write(Data("deep-model-server: stopped by a signal while loading models; nothing was served\n".utf8))
+            return
+        }
         logger.info("server stopped")
     }
 }

@@ -52,4 +52,41 @@ struct ModelStoreTests {
         try Data().write(to: folder.url.appendingPathComponent("models/resnet-18.model"))
         #expect(try ModelLocation(parsing: "file://models/resnet-18", relativeTo: folder.url) == .file(folder.url.appendingPathComponent("models/resnet-18.model")))
     }
+
+    @Test func leftoversAreRemovedOnlyByAServerAloneOnTheStore() throws {
+        let folder = try TemporaryFolder()
+        defer { folder.remove() }
+        let store = ModelStore(root: folder.url.appendingPathComponent("store"))
+        let fileManager = FileManager.default
+        func makeLeftovers() throws -> [String] {
+            let download = store.root.appendingPathComponent("downloads/.partial-1")
+            let unpacked = store.root.appendingPathComponent("unpacked/.partial-2/nested")
+            try fileManager.createDirectory(at: download.deletingLastPathComponent(), withIntermediateDirectories: true)
+            try fileManager.createDirectory(at: unpacked, withIntermediateDirectories: true)
+            try Data("half".utf8).write(to: download)
+            try Data("half".utf8).write(to: unpacked.appendingPathComponent("file"))
+            return [download.path, unpacked.deletingLastPathComponent().path]
+        }
+        func exists(_ paths: [String]) -> [Bool] { paths.map { fileManager.fileExists(atPath: $0) } }
+        let kept = store.root.appendingPathComponent("downloads/0123456789abcdef-m.model")
+
+        let leftovers = try makeLeftovers()
+        try fileManager.createDirectory(at: kept.deletingLastPathComponent(), withIntermediateDirectories: true)
+        try Data("whole".utf8).write(to: kept)
+        var holds = [try ModelStoreLock.acquire(store, logger: Logger(label: "test"))]
+        #expect(exists(leftovers) == [false, false])
+        #expect(fileManager.fileExists(atPath: kept.path))
+
+        // While the first holds the store, a second server's start leaves temporary files alone
+        // (flock locks belong to open files, so two holds in one process conflict as two
+        // processes' would).
+        let inProgress = try makeLeftovers()
+        holds.append(try ModelStoreLock.acquire(store, logger: Logger(label: "test")))
+        #expect(exists(inProgress) == [true, true])
+
+        // Once both are gone, the next start cleans up.
+        holds.removeAll()
+        holds.append(try ModelStoreLock.acquire(store, logger: Logger(label: "test")))
+        #expect(exists(inProgress) == [false, false])
+    }
 }
