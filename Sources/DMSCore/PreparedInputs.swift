@@ -62,6 +62,11 @@ public struct PreparedInputs: Sendable {
         public var dataType: DataType
         /// The shape after the batch dimension.
         public var rowShape: [Int]
+
+        public init(dataType: DataType, rowShape: [Int]) {
+            self.dataType = dataType
+            self.rowShape = rowShape
+        }
     }
 
     /// What must agree for two requests to share an engine call: every input's element type

@@ -25,8 +25,9 @@ import Foundation
 /// - **Abandoned requests.** A queued request whose client has gone (its `clientGone` check says
 ///   so when a worker looks at it) or whose task is cancelled is dropped without an engine call.
 ///
-/// The mutable state is guarded by `condition`, which also wakes idle workers; hence
-/// `@unchecked Sendable`.
+/// Every decision is made by `StateMachine`, a value tested without threads; this class only
+/// carries its actions out: threads, the lock, timers and continuations. The mutable state is
+/// guarded by `condition`, which also wakes idle workers; hence `@unchecked Sendable`.
 public final class ModelScheduler: @unchecked Sendable {
     /// How a model is run; see the type's documentation for the rules.
     public struct Settings: Sendable, Equatable {
@@ -71,22 +72,11 @@ public final class ModelScheduler: @unchecked Sendable {
         public init() {}
     }
 
-    /// One request on its way through the scheduler. Guarded by the scheduler's `condition`.
-    private final class Job: @unchecked Sendable {
+    /// One request's inputs and its caller, while the scheduler has it. Guarded by the
+    /// scheduler's `condition`.
+    private struct Job {
         let inputs: PreparedInputs
-        let rowLayouts: [PreparedInputs.RowLayout]
-        let deadline: ContinuousClock.Instant?
-        let arrival = ContinuousClock.now
-        let clientGone: (@Sendable () -> Bool)?
-        /// Nil once the request has been answered: whoever answers first takes it.
-        var continuation: CheckedContinuation<[Tensor], any Error>?
-
-        init(inputs: PreparedInputs, deadline: ContinuousClock.Instant?, clientGone: (@Sendable () -> Bool)?) {
-            self.inputs = inputs
-            self.rowLayouts = inputs.rowLayouts
-            self.deadline = deadline
-            self.clientGone = clientGone
-        }
+        let continuation: CheckedContinuation<[Tensor], any Error>
     }
 
     /// Makes a worker's predictor, on the worker's own thread.
@@ -98,12 +88,13 @@ public final class ModelScheduler: @unchecked Sendable {
     /// What the engine said about the model (from the first worker's predictor); set before
     /// `start` returns.
     public private(set) var predictorDescription = PredictorDescription(outputNames: [], outputActivation: .none)
-    private var preferredBatchSizes: Set<Int>?
 
+    /// Guards `state`, `jobs`, `nextID` and `runningWorkers`, and wakes idle workers.
     private let condition = NSCondition()
-    private var queue: [Job] = []
-    private var isStopping = false
-    private var counters = Statistics()
+    private var state: StateMachine<UInt64>
+    /// The requests not yet answered, queued or running.
+    private var jobs: [UInt64: Job] = [:]
+    private var nextID: UInt64 = 0
     private var runningWorkers: Int
     /// Signalled once, by the last worker to stop, after it released its predictor.
     private let stopped = DispatchSemaphore(value: 0)
@@ -113,6 +104,7 @@ public final class ModelScheduler: @unchecked Sendable {
         var effective = settings
         if !batchable { effective.maxBatchSize = 1 }
         self.settings = effective
+        self.state = StateMachine(name: name, settings: effective)
         self.runningWorkers = settings.workers
     }
 
@@ -141,7 +133,7 @@ public final class ModelScheduler: @unchecked Sendable {
             case .success(let description) where index == 0:
                 scheduler.condition.withLock {
                     scheduler.predictorDescription = description
-                    scheduler.preferredBatchSizes = description.preferredBatchSizes.map(Set.init)
+                    scheduler.state.preferredBatchSizes = description.preferredBatchSizes.map(Set.init)
                 }
             case .success:
                 break
@@ -161,11 +153,7 @@ public final class ModelScheduler: @unchecked Sendable {
     }
 
     public var statistics: Statistics {
-        condition.withLock {
-            var snapshot = counters
-            snapshot.queued = queue.count
-            return snapshot
-        }
+        condition.withLock { state.statistics }
     }
 
     /// Runs the model on `inputs` (already validated against the signature) and returns this
@@ -174,22 +162,27 @@ public final class ModelScheduler: @unchecked Sendable {
     public func predict(
         _ inputs: PreparedInputs, deadline: ContinuousClock.Instant? = nil, clientGone: (@Sendable () -> Bool)? = nil
     ) async throws(DMSError) -> [Tensor] {
-        let job = Job(inputs: inputs, deadline: deadline, clientGone: clientGone)
+        let id = condition.withLock {
+            defer { nextID += 1 }
+            return nextID
+        }
         let timer = deadline.map { deadline in
             Task { [weak self] in
                 try? await Task.sleep(until: deadline, clock: .continuous)
                 guard !Task.isCancelled else { return }
-                self?.expire(job)
+                self?.expire(id)
             }
         }
         defer { timer?.cancel() }
         do {
             return try await withTaskCancellationHandler {
                 try await withCheckedThrowingContinuation { continuation in
-                    enqueue(job, continuation)
+                    let request = StateMachine<UInt64>.Request(
+                        id: id, rows: inputs.rowCount, layouts: inputs.rowLayouts, arrival: .now, deadline: deadline, clientGone: clientGone)
+                    submit(request, Job(inputs: inputs, continuation: continuation))
                 }
             } onCancel: {
-                cancel(job)
+                cancel(id)
             }
         } catch let error as DMSError {
             throw error
@@ -201,11 +194,7 @@ public final class ModelScheduler: @unchecked Sendable {
     /// Finishes the queued requests, then stops the workers and releases the predictors (and
     /// with them the engine's resources). Returns when that is done.
     public func shutdown() async {
-        let alreadyStopping = condition.withLock {
-            defer { isStopping = true }
-            return isStopping
-        }
-        guard !alreadyStopping else { return }
+        guard condition.withLock({ state.beginStopping() }) else { return }
         condition.broadcast()
         await withCheckedContinuation { (continuation: CheckedContinuation<Void, Never>) in
             DispatchQueue.global().async { [stopped] in
@@ -215,57 +204,47 @@ public final class ModelScheduler: @unchecked Sendable {
         }
     }
 
-    // MARK: - Requests arriving and leaving
+    // MARK: - Carrying out the state machine's decisions
 
-    private func enqueue(_ job: Job, _ continuation: CheckedContinuation<[Tensor], any Error>) {
-        let refusal: DMSError? = condition.withLock {
-            if isStopping {
-                return DMSError(.unavailable, "model '\(name)' is shutting down")
-            }
-            if let deadline = job.deadline, deadline <= .now {
-                counters.expired += 1
-                return DMSError(.deadlineExceeded, "the request's deadline had passed when it reached model '\(name)'")
-            }
-            guard queue.count < settings.queueSize else {
-                counters.rejected += 1
-                return DMSError(.resourceExhausted, "model '\(name)' has \(queue.count) requests waiting, its limit; try again shortly")
-            }
-            job.continuation = continuation
-            queue.append(job)
-            return nil
+    private func submit(_ request: StateMachine<UInt64>.Request, _ job: Job) {
+        let admission = condition.withLock {
+            let admission = state.submit(request, now: .now)
+            if admission == .queued { jobs[request.id] = job }
+            return admission
         }
-        if let refusal {
-            continuation.resume(throwing: refusal)
-        } else {
+        switch admission {
+        case .queued:
             condition.signal()
+        case .refused(let code, let message):
+            job.continuation.resume(throwing: DMSError(code, message))
         }
     }
 
-    /// Answers a request whose deadline passed, whether it waits or runs.
-    private func expire(_ job: Job) {
-        let continuation: CheckedContinuation<[Tensor], any Error>? = condition.withLock {
-            guard let continuation = job.continuation else { return nil }
-            job.continuation = nil
-            counters.expired += 1
-            queue.removeAll { $0 === job }
-            return continuation
+    private func expire(_ id: UInt64) {
+        let answer: (Job, StateMachine<UInt64>.Drop)? = condition.withLock {
+            guard let drop = state.expire(id), let job = jobs.removeValue(forKey: id) else { return nil }
+            return (job, drop)
         }
-        continuation?.resume(throwing: DMSError(.deadlineExceeded, "the request's deadline passed before model '\(name)' answered it"))
+        if let (job, drop) = answer {
+            job.continuation.resume(throwing: DMSError(drop.code, drop.message))
+        }
     }
 
-    /// Drops a request whose task was cancelled, if it still waits; one already running finishes.
-    private func cancel(_ job: Job) {
-        let continuation: CheckedContinuation<[Tensor], any Error>? = condition.withLock {
-            guard let index = queue.firstIndex(where: { $0 === job }), let continuation = job.continuation else { return nil }
-            queue.remove(at: index)
-            job.continuation = nil
-            counters.cancelled += 1
-            return continuation
+    private func cancel(_ id: UInt64) {
+        let job: Job? = condition.withLock {
+            guard state.cancel(id) else { return nil }
+            return jobs.removeValue(forKey: id)
         }
-        continuation?.resume(throwing: CancellationError())
+        job?.continuation.resume(throwing: CancellationError())
     }
 
-    // MARK: - Workers
+    /// Answers dropped requests; called with the lock held (resuming a continuation only
+    /// schedules its task).
+    private func answerLocked(_ drops: [StateMachine<UInt64>.Drop]) {
+        for drop in drops {
+            jobs.removeValue(forKey: drop.id)?.continuation.resume(throwing: DMSError(drop.code, drop.message))
+        }
+    }
 
     /// A worker thread's life: make the predictor and report, serve until the scheduler stops,
     /// release the predictor, and signal when it was the last worker to stop.
@@ -287,137 +266,58 @@ public final class ModelScheduler: @unchecked Sendable {
             return
         }
         reportStartup(.success(predictor.description))
-        var foundWaiting = false
-        while let batch = nextBatch(afterBusyCall: foundWaiting) {
-            foundWaiting = run(batch, on: predictor)
+        var load = StateMachine<UInt64>.WorkerLoad.idle
+        while let batch = nextBatch(&load) {
+            load = run(batch, on: predictor)
         }
     }
 
-    /// Blocks until there is work and returns the next batch (its requests already counted as
-    /// running), or nil when the scheduler stops and the queue is empty. `afterBusyCall` says
-    /// that requests were waiting when the worker answered its last batch: the model is under
-    /// load, and the batch may wait to fill.
-    private func nextBatch(afterBusyCall: Bool) -> [Job]? {
+    /// Blocks until the state machine gives this worker a batch (returned with each request's
+    /// inputs), or returns nil when the worker is to stop.
+    private func nextBatch(_ load: inout StateMachine<UInt64>.WorkerLoad) -> [(id: UInt64, inputs: PreparedInputs)]? {
         condition.lock()
         defer { condition.unlock() }
-        var underLoad = afterBusyCall
         while true {
-            while queue.isEmpty {
-                if isStopping { return nil }
-                underLoad = false
+            let (dropped, action) = state.nextWork(&load, now: .now)
+            answerLocked(dropped)
+            switch action {
+            case .run(let ids):
+                return ids.compactMap { id in jobs[id].map { (id, $0.inputs) } }
+            case .wait(until: nil):
                 condition.wait()
-            }
-            if underLoad, settings.maxBatchDelay > .zero {
-                waitForBatchToFill()
-                if queue.isEmpty { continue }
-            }
-            let batch = takeBatch()
-            if !batch.isEmpty {
-                counters.running += batch.count
-                return batch
+            case .wait(until: let instant?):
+                let remaining = ContinuousClock.now.duration(to: instant)
+                let seconds = Double(remaining.components.seconds) + Double(remaining.components.attoseconds) * 1e-18
+                _ = condition.wait(until: Date(timeIntervalSinceNow: max(0, seconds)))
+            case .stop:
+                return nil
             }
         }
     }
 
-    /// Waits (lock held, released while waiting) until the head request's batch is full, its
-    /// delay is over, or the scheduler stops.
-    private func waitForBatchToFill() {
-        guard let head = queue.first else { return }
-        let closing = head.arrival + settings.maxBatchDelay
-        while !isStopping, queue.first === head, rowsAvailable(for: head) < settings.maxBatchSize {
-            let remaining = ContinuousClock.now.duration(to: closing)
-            guard remaining > .zero else { return }
-            let seconds = Double(remaining.components.seconds) + Double(remaining.components.attoseconds) * 1e-18
-            _ = condition.wait(until: Date(timeIntervalSinceNow: seconds))
-        }
-    }
-
-    private func rowsAvailable(for head: Job) -> Int {
-        queue.reduce(0) { rows, job in job.rowLayouts == head.rowLayouts ? rows + job.inputs.rowCount : rows }
-    }
-
-    /// Removes the head request and the queued requests that fit with it from the queue (lock
-    /// held), answering those that expired or were abandoned on the way.
-    private func takeBatch() -> [Job] {
-        dropExpiredAndAbandoned()
-        guard let head = queue.first else { return [] }
-        var chosen = [0]
-        var rows = head.inputs.rowCount
-        var index = 1
-        while index < queue.count, rows < settings.maxBatchSize {
-            let job = queue[index]
-            if job.rowLayouts == head.rowLayouts, rows + job.inputs.rowCount <= settings.maxBatchSize {
-                chosen.append(index)
-                rows += job.inputs.rowCount
-            }
-            index += 1
-        }
-        if let preferred = preferredBatchSizes {
-            while chosen.count > 1, !preferred.contains(rows) {
-                rows -= queue[chosen.removeLast()].inputs.rowCount
-            }
-        }
-        let batch = chosen.map { queue[$0] }
-        for index in chosen.reversed() { queue.remove(at: index) }
-        return batch
-    }
-
-    /// Answers and removes the queued requests whose deadline has passed or whose client has
-    /// gone (lock held).
-    private func dropExpiredAndAbandoned() {
-        let now = ContinuousClock.now
-        queue.removeAll { job in
-            if let deadline = job.deadline, deadline <= now {
-                dropLocked(job, counting: \.expired, error: DMSError(.deadlineExceeded, "the request's deadline passed while it waited for model '\(name)'"))
-                return true
-            }
-            if let clientGone = job.clientGone, clientGone() {
-                dropLocked(job, counting: \.cancelled, error: DMSError(.unavailable, "the client went away before model '\(name)' ran the request"))
-                return true
-            }
-            return false
-        }
-    }
-
-    private func dropLocked(_ job: Job, counting counter: WritableKeyPath<Statistics, Int>, error: DMSError) {
-        counters[keyPath: counter] += 1
-        let continuation = job.continuation
-        job.continuation = nil
-        continuation?.resume(throwing: error)
-    }
-
-    /// Runs one batch on `predictor` and answers its requests. Returns whether other requests
-    /// were waiting when it answered.
-    private func run(_ batch: [Job], on predictor: any ModelPredictor) -> Bool {
+    /// Runs one batch on `predictor` and answers its requests. Returns the worker's load for
+    /// its next batch.
+    private func run(_ batch: [(id: UInt64, inputs: PreparedInputs)], on predictor: any ModelPredictor) -> StateMachine<UInt64>.WorkerLoad {
         let (assembled, failures) = InputBatch.assemble(batch.map(\.inputs))
-        var answers: [(Job, Result<[Tensor], DMSError>)] = failures.map { (batch[$0.index], .failure($0.error)) }
+        var results: [UInt64: Result<[Tensor], DMSError>] = [:]
+        for failure in failures { results[batch[failure.index].id] = .failure(failure.error) }
         if let assembled {
-            condition.withLock {
-                counters.engineCalls += 1
-                counters.batchSizes[assembled.rowCount, default: 0] += 1
-            }
+            condition.withLock { state.engineCallStarted(rows: assembled.rowCount) }
             do throws(DMSError) {
                 let shares = try assembled.split(try predictor.predict(assembled.tensors))
-                for (member, share) in zip(assembled.members, shares) {
-                    answers.append((batch[member.index], .success(share)))
-                }
+                for (member, share) in zip(assembled.members, shares) { results[batch[member.index].id] = .success(share) }
             } catch {
-                answers += assembled.members.map { (batch[$0.index], .failure(error)) }
+                for member in assembled.members { results[batch[member.index].id] = .failure(error) }
             }
         }
-        let (continuations, foundWaiting) = condition.withLock {
-            counters.running -= batch.count
-            let continuations = answers.compactMap { job, result -> (CheckedContinuation<[Tensor], any Error>, Result<[Tensor], any Error>)? in
-                guard let continuation = job.continuation else { return nil }
-                job.continuation = nil
-                if case .success = result { counters.requests += 1 } else { counters.failed += 1 }
-                return (continuation, result.mapError { $0 as any Error })
-            }
-            return (continuations, !queue.isEmpty)
+        let (answers, load) = condition.withLock {
+            let ids = batch.map(\.id)
+            let (answer, load) = state.finished(ids, succeeded: results.mapValues { if case .success = $0 { true } else { false } })
+            return (answer.compactMap { id in jobs.removeValue(forKey: id).map { ($0, results[id]) } }, load)
         }
-        for (continuation, result) in continuations {
-            continuation.resume(with: result)
+        for (job, result) in answers {
+            job.continuation.resume(with: (result ?? .failure(DMSError(.internalError, "no result for a request"))).mapError { $0 as any Error })
         }
-        return foundWaiting
+        return load
     }
 }
