@@ -214,6 +214,34 @@ def digits_server(start_server):
     assert server.stop() == 0, server.output
 
 
+# Exit statuses (swift-argument-parser's): an error thrown while the server starts, such as a
+# model that fails to load or a location that cannot be used, exits EXIT_FAILURE; a command line
+# refused before anything starts (bad arguments, --gen-api) exits EX_USAGE. A crash is neither:
+# a process killed by a signal has a negative returncode in Python.
+START_FAILURE_EXIT = 1
+USAGE_EXIT = 64
+# What a crash leaves in the output (Swift's runtime traps and backtracer, the C runtime).
+CRASH_SIGNS = ("Fatal error", "Program crashed", "Segmentation", "Illegal instruction", "Aborted", "core dumped", "Stack dump", "Backtrace")
+
+
+def assert_no_crash_signs(output):
+    signs = [sign for sign in CRASH_SIGNS if sign in output]
+    assert not signs, f"signs of a crash {signs}:\n{output}"
+
+
+def assert_failed_start(server, *fragments, timeout=120):
+    """A server that must refuse to start: it never listens, exits with START_FAILURE_EXIT (not a
+    crash, not 0), its output holds every fragment and no sign of a crash. Returns the output."""
+    code = server.wait_for_exit(timeout)
+    output = server.output
+    assert code == START_FAILURE_EXIT, f"exit status {code}, expected {START_FAILURE_EXIT}:\n{output}"
+    assert server.url is None, output
+    assert_no_crash_signs(output)
+    for fragment in fragments:
+        assert fragment in output, f"{fragment!r} not in:\n{output}"
+    return output
+
+
 def wait_for(predicate, timeout=30, interval=0.1):
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:

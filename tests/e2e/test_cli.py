@@ -1,10 +1,10 @@
-"""Command-line mistakes exit non-zero with a one-line message and the usage."""
+"""Command-line mistakes exit with the usage status (64) with a one-line message and the usage."""
 
 import subprocess
 
 import pytest
 
-from conftest import EXAMPLES, SERVER_BINARY
+from conftest import EXAMPLES, SERVER_BINARY, USAGE_EXIT, assert_no_crash_signs
 
 GOOD = f"m={EXAMPLES / 'digits-mlp.model'}"
 
@@ -27,7 +27,9 @@ GOOD = f"m={EXAMPLES / 'digits-mlp.model'}"
 def test_bad_arguments(args, fragment, tmp_path):
     command = [str(SERVER_BINARY), *args] + ([] if "--port" in args else ["--port", "0"])
     result = subprocess.run(command, cwd=tmp_path, capture_output=True, text=True, timeout=60)
-    assert result.returncode != 0
+    assert result.returncode == USAGE_EXIT, (result.returncode, result.stderr)
+    assert_no_crash_signs(result.stdout + result.stderr)
+    assert "listening on" not in result.stdout, result.stdout
     error_lines = [line for line in result.stderr.splitlines() if line.startswith("Error:")]
     assert len(error_lines) == 1, result.stderr
     assert fragment in error_lines[0], result.stderr

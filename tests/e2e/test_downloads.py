@@ -4,7 +4,7 @@ revalidated with conditional requests."""
 import pytest
 import requests
 
-from conftest import EXAMPLES
+from conftest import EXAMPLES, assert_failed_start
 from origin import Origin
 
 SAMPLE = (EXAMPLES / "samples" / "digit-7-7.png").read_bytes()
@@ -32,8 +32,7 @@ def probability(server):
 
 def failed_start(start_server, store, *args):
     server = start_server(*args, store_dir=store, wait=False)
-    assert server.wait_for_exit() != 0
-    return server.output
+    return assert_failed_start(server, "models failed to load: m: ")
 
 
 @pytest.mark.parametrize(
@@ -86,8 +85,12 @@ def test_cached_copy_is_revalidated(start_server, origin, tmp_path):
     assert probability(third) != mlp_answer
     assert third.stop() == 0
 
+    before = len(origin.requests)
     forced = start_server("--force-download", *models, store_dir=store)
-    assert not origin.requests[-1][1].get("If-None-Match")
+    assert len(origin.requests) == before + 1, origin.requests[before:]
+    headers = origin.requests[-1][1]
+    assert "If-None-Match" not in headers and "If-Modified-Since" not in headers, headers
+    assert "downloaded model" in forced.output, forced.output
     assert forced.stop() == 0
 
     origin.close()

@@ -54,11 +54,14 @@ def test_unknown_route(limited_server):
     assert_error(requests.get(f"{limited_server.url}/no/such/route", timeout=10), 404, "NotFound")
 
 
-@pytest.mark.parametrize("method,path", [("GET", "/digits/predict"), ("PUT", "/digits/predict"), ("POST", "/ping"), ("DELETE", "/api-description")])
-def test_wrong_method(limited_server, method, path):
+@pytest.mark.parametrize(
+    "method,path,allowed",
+    [("GET", "/digits/predict", "POST"), ("PUT", "/digits/predict", "POST"), ("POST", "/ping", "GET"), ("DELETE", "/api-description", "GET")],
+)
+def test_wrong_method(limited_server, method, path, allowed):
     response = requests.request(method, f"{limited_server.url}{path}", timeout=10)
     assert_error(response, 405, "MethodNotAllowed")
-    assert response.headers["allow"] in ("GET", "POST")
+    assert response.headers["allow"] == allowed
 
 
 @pytest.mark.parametrize(
@@ -103,11 +106,33 @@ def test_server_still_answers_after_every_error(limited_server):
     assert response.json()["prediction"][0][0]["class"] == "7"
 
 
+def digits_statistics(server):
+    """The `digits` model's entry of GET /statistics (see the README's Scheduling section)."""
+    response = requests.get(f"{server.url}/statistics", timeout=10)
+    assert response.status_code == 200, response.text
+    stats = response.json()["models"]["digits"]
+    assert stats["queued"] == 0 and stats["running"] == 0, stats  # nothing else is in flight
+    return stats
+
+
 def test_request_whose_deadline_passed_gets_504_without_an_engine_call(limited_server):
+    before = digits_statistics(limited_server)
     response = post(limited_server, "/digits/predict", files={"input0": ("d.png", SAMPLE)}, headers={"X-Request-Timeout-Ms": "0"})
     assert_error(response, 504, "DeadlineExceeded", "deadline")
+    after = digits_statistics(limited_server)
+    assert after["engine_calls"] == before["engine_calls"], (before, after)
+    assert after["requests"] == before["requests"], (before, after)
+    assert after["batch_sizes"] == before["batch_sizes"], (before, after)
+    assert after["expired"] == before["expired"] + 1, (before, after)
+
+    # The counter does move when the engine runs: a generous deadline is one engine call.
     generous = post(limited_server, "/digits/predict", files={"input0": ("d.png", SAMPLE)}, headers={"X-Request-Timeout-Ms": "60000"})
-    assert generous.status_code == 200
+    assert generous.status_code == 200, generous.text
+    assert generous.json()["prediction"][0][0]["class"] == "7"
+    last = digits_statistics(limited_server)
+    assert last["engine_calls"] == after["engine_calls"] + 1, (after, last)
+    assert last["requests"] == after["requests"] + 1, (after, last)
+    assert last["expired"] == after["expired"], (after, last)
 
 
 def test_malformed_timeout_header(limited_server):

@@ -7,13 +7,24 @@ import zipfile
 
 import pytest
 
-from conftest import EXAMPLES, EXPORT_BINARY
+from conftest import EXAMPLES, EXPORT_BINARY, USAGE_EXIT, assert_no_crash_signs
 
 SOURCE = EXAMPLES / "digits-mlp"
 
 
 def export(*args, cwd):
     return subprocess.run([str(EXPORT_BINARY), *[str(a) for a in args]], cwd=cwd, capture_output=True, text=True, timeout=60)
+
+
+def assert_refused(result, *fragments):
+    """deep-model-export refused its input: the usage status (every refusal is a validation error,
+    reported with one `Error:` line), no crash, and each fragment in the message."""
+    assert result.returncode == USAGE_EXIT, (result.returncode, result.stderr)
+    assert_no_crash_signs(result.stdout + result.stderr)
+    error_lines = [line for line in result.stderr.splitlines() if line.startswith("Error:")]
+    assert len(error_lines) == 1, result.stderr
+    for fragment in fragments:
+        assert fragment in result.stderr, result.stderr
 
 
 @pytest.fixture
@@ -49,7 +60,7 @@ def test_output_folder_overwrite_and_force(model_folder, tmp_path):
     out = tmp_path / "out"
     assert export("--model-name", "d", "--model-path", model_folder, "--output", out, cwd=tmp_path).returncode == 0
     again = export("--model-name", "d", "--model-path", model_folder, "--output", out, cwd=tmp_path)
-    assert again.returncode != 0 and "--force" in again.stderr
+    assert_refused(again, "--force")
     assert export("--model-name", "d", "--model-path", model_folder, "--output", out, "--force", cwd=tmp_path).returncode == 0
 
 
@@ -86,9 +97,7 @@ def signature(**changes):
 def test_refusals_name_the_file_and_the_problem(model_folder, tmp_path, change, fragments):
     change(model_folder)
     result = export("--model-name", "d", "--model-path", model_folder, cwd=tmp_path)
-    assert result.returncode != 0
-    for fragment in fragments:
-        assert fragment in result.stderr, result.stderr
+    assert_refused(result, *fragments)
     assert not (tmp_path / "d.model").exists()
 
 
@@ -104,5 +113,5 @@ def test_refusals_name_the_file_and_the_problem(model_folder, tmp_path, change, 
 )
 def test_refused_arguments(tmp_path, args, fragment):
     result = export(*args, cwd=tmp_path)
-    assert result.returncode != 0
-    assert fragment in result.stderr, result.stderr
+    assert_refused(result, fragment)
+    assert not list(tmp_path.glob("*.model")), list(tmp_path.iterdir())

@@ -7,7 +7,7 @@ import zipfile
 import requests
 
 from conftest import EXAMPLES
-from test_export import export
+from test_export import assert_refused, export
 
 SAMPLE = (EXAMPLES / "samples" / "digit-7-7.png").read_bytes()
 
@@ -48,7 +48,8 @@ def test_onnx_refusals(tmp_path):
     broken.mkdir()
     (broken / "m.onnx").write_bytes(b"not a protobuf at all")
     result = export("--model-name", "b", "--model-path", broken, cwd=tmp_path)
-    assert result.returncode != 0 and "m.onnx" in result.stderr, result.stderr
+    assert_refused(result, "m.onnx")
+    assert not (tmp_path / "b.model").exists()
 
     mismatch = tmp_path / "mismatch"
     shutil.copytree(EXAMPLES / "digits-cnn-onnx", mismatch)
@@ -56,4 +57,5 @@ def test_onnx_refusals(tmp_path):
     signature["inputs"][0]["data_name"] = "pixels"
     (mismatch / "signature.json").write_text(json.dumps(signature))
     result = export("--model-name", "m", "--model-path", mismatch, cwd=tmp_path)
-    assert result.returncode != 0 and "pixels" in result.stderr, result.stderr
+    assert_refused(result, "pixels")
+    assert not (tmp_path / "m.model").exists()

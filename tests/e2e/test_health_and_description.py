@@ -5,7 +5,7 @@ import zipfile
 import requests
 from openapi_spec_validator import validate
 
-from conftest import EXAMPLES
+from conftest import EXAMPLES, assert_failed_start
 
 
 def test_ping_when_every_model_is_ready(digits_server):
@@ -21,7 +21,7 @@ def test_api_description_is_valid_swagger_with_every_model(digits_server):
     validate(description)
     assert description["swagger"] == "2.0"
     assert description["host"] == digits_server.url.removeprefix("http://")
-    assert set(description["paths"]) == {"/api-description", "/ping", "/digits-mlp/predict", "/digits-cnn/predict"}
+    assert set(description["paths"]) == {"/api-description", "/ping", "/statistics", "/digits-mlp/predict", "/digits-cnn/predict"}
     parameters = description["paths"]["/digits-cnn/predict"]["post"]["parameters"]
     assert [p["name"] for p in parameters] == ["input0"]
     assert "[1, 8, 8]" in parameters[0]["description"]
@@ -50,18 +50,15 @@ def test_ping_reports_models_that_failed(start_server, tmp_path):
 
 def test_start_fails_fast_naming_the_model(start_server, tmp_path):
     server = start_server("--models", f"good={EXAMPLES / 'digits-mlp.model'}", f"bad={broken_archive(tmp_path)}", wait=False)
-    assert server.wait_for_exit() != 0
-    assert "bad" in server.output and "signature.json" in server.output
-    assert server.url is None
+    output = assert_failed_start(server, "models failed to load: bad: ", "signature.json")
+    assert "good:" not in output.split("models failed to load:", 1)[1], output
 
 
 def test_missing_archive_fails_fast(start_server, tmp_path):
     server = start_server("--models", f"gone={tmp_path / 'gone.model'}", wait=False)
-    assert server.wait_for_exit() != 0
-    assert "gone" in server.output and "no such file" in server.output
+    assert_failed_start(server, "models failed to load: gone: ", "no such file")
 
 
 def test_missing_engine_library_is_a_clear_load_error(start_server):
     server = start_server("--models", f"m={EXAMPLES / 'digits-mlp.model'}", env={"DMS_MXNET_LIBRARY": "/nonexistent/libmxnet.so"}, wait=False)
-    assert server.wait_for_exit() != 0
-    assert "libmxnet.so" in server.output and "bootstrap" in server.output
+    assert_failed_start(server, "models failed to load: m: ", "libmxnet.so", "bootstrap")

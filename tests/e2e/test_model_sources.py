@@ -9,7 +9,7 @@ import threading
 import pytest
 import requests
 
-from conftest import EXAMPLES, ROOT
+from conftest import EXAMPLES, ROOT, assert_failed_start
 
 SAMPLE = (EXAMPLES / "samples" / "digit-7-7.png").read_bytes()
 
@@ -65,8 +65,7 @@ def test_http_download_then_cache(start_server, http_origin, tmp_path):
 def test_http_errors_are_load_errors(start_server, http_origin):
     origin, _ = http_origin
     server = start_server("--models", f"missing={origin}/nope/digits.model", wait=False)
-    assert server.wait_for_exit() != 0
-    assert "404" in server.output
+    assert_failed_start(server, "models failed to load: missing: ", "404")
 
 
 def test_file_uri_forms(start_server):

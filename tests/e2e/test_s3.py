@@ -6,7 +6,7 @@ import json
 import pytest
 import requests
 
-from conftest import EXAMPLES
+from conftest import EXAMPLES, assert_failed_start
 from s3_fixtures import PRIVATE_KEY, PUBLIC_KEY
 
 SAMPLE = (EXAMPLES / "samples" / "digit-7-7.png").read_bytes()
@@ -23,13 +23,15 @@ def assert_serves_the_mlp(server):
     assert server.stop() == 0
 
 
-def failed_start(start_server, tmp_path, location, env):
+def failed_start(start_server, tmp_path, location, env, *fragments):
+    """A start refused because the S3 object could not be fetched: the load-failure exit status,
+    no crash, the fragments (the model's name is always one) in the output, nothing cached."""
     server = start_server("--models", f"m={location}", store_dir=tmp_path / "store", env=env, wait=False)
-    assert server.wait_for_exit() != 0
+    output = assert_failed_start(server, "models failed to load: m: ", *fragments)
     assert not (tmp_path / "store" / "downloads").exists() or not [
         p for p in (tmp_path / "store" / "downloads").iterdir() if p.suffix == ".model"
     ]
-    return server.output
+    return output
 
 
 def test_private_object_with_the_right_key(start_server, moto_s3_with_auth, tmp_path):
@@ -55,21 +57,21 @@ def test_shared_credentials_file_and_profile(start_server, moto_s3_with_auth, tm
 
 def test_wrong_secret_is_a_clear_error(start_server, moto_s3_with_auth, tmp_path):
     moto = moto_s3_with_auth
-    output = failed_start(start_server, tmp_path, moto.location(PRIVATE_KEY), moto.environment(AWS_SECRET_ACCESS_KEY="wrong"))
-    assert "403" in output and "SignatureDoesNotMatch" in output, output
+    failed_start(start_server, tmp_path, moto.location(PRIVATE_KEY), moto.environment(AWS_SECRET_ACCESS_KEY="wrong"),
+                 f"{moto.location(PRIVATE_KEY)}: the server answered 403 Forbidden (SignatureDoesNotMatch: ")
 
 
 def test_missing_object_is_a_clear_error(start_server, moto_s3_with_auth, tmp_path):
     moto = moto_s3_with_auth
-    output = failed_start(start_server, tmp_path, moto.location("models/absent.model"), moto.environment())
-    assert "404" in output and "NoSuchKey" in output, output
+    location = moto.location("models/absent.model")
+    failed_start(start_server, tmp_path, location, moto.environment(), f"{location}: the server answered 404 Not Found (NoSuchKey: ")
 
 
 def test_unsigned_request_to_a_private_object_is_refused(start_server, moto_s3_with_auth, tmp_path):
     moto = moto_s3_with_auth
     env = moto.environment(AWS_ACCESS_KEY_ID="", AWS_SECRET_ACCESS_KEY="")
-    output = failed_start(start_server, tmp_path, moto.location(PRIVATE_KEY), env)
-    assert "403" in output, output
+    # moto answers an unsigned GET of a private object 403 with an empty body (no S3 error code).
+    failed_start(start_server, tmp_path, moto.location(PRIVATE_KEY), env, f"{moto.location(PRIVATE_KEY)}: the server answered 403 Forbidden")
 
 
 def test_anonymous_read_of_a_public_object(start_server, moto_s3_anonymous, tmp_path):
@@ -80,8 +82,9 @@ def test_anonymous_read_of_a_public_object(start_server, moto_s3_anonymous, tmp_
 
 def test_anonymous_read_of_a_private_object_is_refused(start_server, moto_s3_anonymous, tmp_path):
     moto = moto_s3_anonymous
-    output = failed_start(start_server, tmp_path, moto.location(PRIVATE_KEY), moto.environment())
-    assert "403" in output, output
+    # moto answers an unsigned GET of a private object 403 with an empty body (no S3 error code).
+    failed_start(start_server, tmp_path, moto.location(PRIVATE_KEY), moto.environment(),
+                 f"{moto.location(PRIVATE_KEY)}: the server answered 403 Forbidden")
 
 
 def test_cached_s3_object_is_revalidated(start_server, moto_s3_with_auth, tmp_path):
@@ -94,6 +97,6 @@ def test_cached_s3_object_is_revalidated(start_server, moto_s3_with_auth, tmp_pa
 
 
 def test_bad_s3_locations_are_refused(start_server, tmp_path):
-    for location in ("s3://", "s3://bucket-only"):
+    for location, fragment in (("s3://", "'s3://' names no bucket"), ("s3://bucket-only", "'s3://bucket-only' names no object key")):
         server = start_server("--models", f"m={location}", store_dir=tmp_path / "store", wait=False)
-        assert server.wait_for_exit() != 0
+        assert_failed_start(server, fragment)
