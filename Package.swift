@@ -111,6 +111,14 @@ let package = Package(
             name: "DMSRuntimeTests",
             dependencies: ["DMSRuntime", .product(name: "ZIPFoundation", package: "ZIPFoundation"), .product(name: "Logging", package: "swift-log")]),
         .testTarget(name: "DMSServerAppTests", dependencies: ["DMSServerApp"]),
+        .testTarget(
+            name: "DMSHTTPTests",
+            dependencies: [
+                "DMSHTTP", "DMSCore", "DMSRuntime",
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "HummingbirdTesting", package: "hummingbird"),
+                .product(name: "Logging", package: "swift-log"),
+            ]),
         .testTarget(name: "DMSMXNetTests", dependencies: ["DMSMXNet", "DMSCore"]),
         .testTarget(
             name: "DMSONNXTests",

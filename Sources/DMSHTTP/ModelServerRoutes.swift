@@ -72,10 +72,7 @@ public final class ModelServerRoutes: Sendable {
             throw DMSError(.payloadTooLarge, "the request body is larger than the limit of \(configuration.maxBodyBytes) bytes")
         }
         var predictionRequest = try PredictionRequest(httpBody: body, contentType: request.headers[.contentType])
-        predictionRequest.acceptedTypes = (request.headers[.accept] ?? "").split(separator: ",").compactMap { item in
-            let mediaType = item.prefix { $0 != ";" }.trimmingCharacters(in: .whitespaces)
-            return mediaType.isEmpty ? nil : mediaType
-        }
+        predictionRequest.acceptedTypes = PredictionRequest.mediaTypes(acceptHeader: request.headers[.accept])
         let clientGone = await context.clientGoneCheck()
         let response = try await repository.predict(modelName: name, request: predictionRequest, deadline: deadline, clientGone: clientGone)
         switch response {
@@ -93,12 +90,13 @@ public final class ModelServerRoutes: Sendable {
     /// engine call.
     public static let timeoutHeader = HTTPField.Name("X-Request-Timeout-Ms")!
 
-    private static func deadline(_ value: String?) throws(DMSError) -> ContinuousClock.Instant? {
+    /// The deadline an `X-Request-Timeout-Ms` value gives, counted from `now`; nil without one.
+    static func deadline(_ value: String?, now: ContinuousClock.Instant = .now) throws(DMSError) -> ContinuousClock.Instant? {
         guard let value else { return nil }
         guard let milliseconds = Int(value.trimmingCharacters(in: .whitespaces)), milliseconds >= 0 else {
             throw DMSError(.invalidInput, "\(timeoutHeader) must be a whole number of milliseconds, got '\(value)'")
         }
-        return .now + .milliseconds(milliseconds)
+        return now + .milliseconds(milliseconds)
     }
 
     /// Answers 405 with an `Allow` header for every method but `allowed` on a known path

@@ -29,6 +29,15 @@ extension PredictionRequest {
         }
     }
 
+    /// The media types an `Accept` header lists, in the order written, parameters (`;q=0.9`)
+    /// dropped; empty when there is no header.
+    static func mediaTypes(acceptHeader: String?) -> [String] {
+        (acceptHeader ?? "").split(separator: ",").compactMap { item in
+            let mediaType = item.prefix { $0 != ";" }.trimmingCharacters(in: .whitespaces)
+            return mediaType.isEmpty ? nil : mediaType
+        }
+    }
+
     private static func jsonParts(_ body: ByteBuffer) throws(DMSError) -> [Part] {
         let bytes = Array(body.readableBytesView)
         let value: Any

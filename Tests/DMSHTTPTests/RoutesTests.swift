@@ -1,0 +1,88 @@
+import DMSCore
+import DMSRuntime
+import Foundation
+import Hummingbird
+import HummingbirdTesting
+import Testing
+
+@testable import DMSHTTP
+
+/// The REST routes over a repository whose one model never loads (no engine is involved):
+/// every answer that does not need a model, and every refusal, as a client sees it.
+@Suite("REST routes")
+struct RoutesTests {
+    private func withServer(_ test: @escaping @Sendable (any TestClientProtocol) async throws -> Void) async throws {
+        let repository = ModelRepository(
+            specs: [.init(name: "m", location: .file(URL(fileURLWithPath: "/nowhere/m.model")))],
+            store: ModelStore(root: FileManager.default.temporaryDirectory.appendingPathComponent("dms-routes-\(UUID().uuidString)")),
+            engines: [], requestedService: nil,
+            makeService: { _, _, _ throws(DMSError) in throw DMSError(.internalError, "no service in these tests") })
+        let routes = ModelServerRoutes(repository: repository, configuration: HTTPConfiguration(maxBodyBytes: 1000))
+        let app = Application(router: routes.makeRouter(), configuration: .init(address: .hostname("127.0.0.1", port: 0)))
+        try await app.test(.live, test)
+    }
+
+    /// The JSON body of a response, as an object.
+    private func json(_ response: TestResponse) throws -> [String: Any] {
+        try #require(try JSONSerialization.jsonObject(with: Data(buffer: response.body)) as? [String: Any])
+    }
+
+    private func expectError(_ response: TestResponse, status: HTTPResponse.Status, type: String, mentioning fragment: String) throws {
+        #expect(response.status == status)
+        #expect(response.headers[.contentType] == "application/json")
+        let body = try json(response)
+        #expect(body["code"] as? Int == status.code)
+        #expect(body["type"] as? String == type)
+        #expect((body["message"] as? String)?.contains(fragment) == true, "\(body)")
+    }
+
+    @Test func pingReportsModelsThatAreNotReady() async throws {
+        try await withServer { client in
+            let response = try await client.execute(uri: "/ping", method: .get)
+            #expect(response.status == .serviceUnavailable)
+            let body = try json(response)
+            #expect(body["health"] as? String == "unhealthy!")
+            #expect((body["models"] as? [String: String]) == ["m": "loading"])
+        }
+    }
+
+    @Test func unknownPathsAndMethodsAreJSONErrors() async throws {
+        try await withServer { client in
+            try expectError(try await client.execute(uri: "/nope", method: .get), status: .notFound, type: "NotFound", mentioning: "api-description")
+            let wrongMethod = try await client.execute(uri: "/ping", method: .delete)
+            try expectError(wrongMethod, status: .methodNotAllowed, type: "MethodNotAllowed", mentioning: "use GET")
+            #expect(wrongMethod.headers[.allow] == "GET")
+            let getPredict = try await client.execute(uri: "/m/predict", method: .get)
+            try expectError(getPredict, status: .methodNotAllowed, type: "MethodNotAllowed", mentioning: "use POST")
+            #expect(getPredict.headers[.allow] == "POST")
+        }
+    }
+
+    @Test func predictRefusalsComeBeforeAnyModelWork() async throws {
+        try await withServer { client in
+            try expectError(
+                try await client.execute(uri: "/other/predict", method: .post, body: ByteBuffer(string: "x")),
+                status: .notFound, type: "ModelNotFound", mentioning: "this server serves m")
+            try expectError(
+                try await client.execute(uri: "/m/predict", method: .post, body: ByteBuffer(string: "x")),
+                status: .serviceUnavailable, type: "ServiceUnavailable", mentioning: "still loading")
+            try expectError(
+                try await client.execute(uri: "/m/predict", method: .post, headers: [ModelServerRoutes.timeoutHeader: "soon"], body: ByteBuffer(string: "x")),
+                status: .badRequest, type: "InvalidInput", mentioning: "X-Request-Timeout-Ms")
+            try expectError(
+                try await client.execute(uri: "/m/predict", method: .post, body: ByteBuffer(repeating: 0, count: 1001)),
+                status: .contentTooLarge, type: "PayloadTooLarge", mentioning: "limit")
+        }
+    }
+
+    @Test func statisticsAndTheDescriptionListTheModel() async throws {
+        try await withServer { client in
+            let statistics = try json(try await client.execute(uri: "/statistics", method: .get))
+            #expect((statistics["models"] as? [String: [String: String]]) == ["m": ["state": "loading"]])
+            let description = try json(try await client.execute(uri: "/api-description", method: .get))
+            let document = try #require(description["description"] as? [String: Any])
+            let paths = try #require(document["paths"] as? [String: Any])
+            #expect(Set(paths.keys) == ["/api-description", "/ping", "/statistics", "/m/predict"])
+        }
+    }
+}
