@@ -29,7 +29,8 @@
 #
 # Targets (see bench/run_report.py): c=1 p50 <= 1.10 x floor batch-1 ms/image; c=16 req/s >= 0.90 x
 # floor best images/s; at c=64 with the small queue and deadline: max latency <= deadline + 50 ms,
-# only 2xx/503/504 answers, RSS after within 10 % of before; /ping >= 0.8 x bare Hummingbird;
+# only 2xx/503/504 answers, RSS after within 10 % of before, goodput (2xx/s) >= 0.90 x the
+# c=16 2xx/s; /ping >= 0.8 x bare Hummingbird;
 # server RSS with the model loaded <= floor RSS after load + 64 MiB.
 #
 # Exit status: 0 when the run completed (in full mode even when a target fails: read the PASS/FAIL

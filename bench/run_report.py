@@ -39,6 +39,7 @@ ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 C1_LATENCY_FACTOR = 1.10  # c=1 p50 <= 1.10 x floor batch-1 ms per image
 C16_THROUGHPUT_FACTOR = 0.90  # c=16 req/s >= 0.90 x floor best images/s
 DEADLINE_SLACK_MS = 50.0  # max latency <= deadline + slack
+GOODPUT_FACTOR = 0.90  # 2xx/s under overload (deadline run) >= 0.90 x 2xx/s at c=16
 RSS_CHANGE_LIMIT = 0.10  # RSS after the deadline run within 10 % of before
 PING_FACTOR = 0.80  # DMS /ping >= 0.8 x bare Hummingbird
 RSS_OVERHEAD_MIB = 64.0  # server RSS with the model loaded <= floor RSS + 64 MiB
@@ -357,6 +358,17 @@ def build(report, params):
                    f"2xx {s.get('2xx')}, 503 {s.get('503')}, 504 {s.get('504')}, other 5xx {s.get('5xx_other')}, "
                    f"other {s.get('other')}, socket errors {sum(wrk['socket_errors'].values())}; server: "
                    f"rejected {delta.get('rejected')}, expired {delta.get('expired')}", other, 0)
+        r16 = runs.get(16)
+        if wrk and r16 and r16["wrk"] and r16["wrk"]["status"]:
+            reference = r16["wrk"]["status"]["2xx"] / r16["wrk"]["duration_s"]
+            goodput = (wrk["status"] or {}).get("2xx", 0) / wrk["duration_s"]
+            record["goodput_per_s"] = goodput
+            limit = GOODPUT_FACTOR * reference
+            target(f"c={deadline_c} overload goodput", engine, goodput >= limit,
+                   f"{goodput:.1f} answers/s with a prediction vs {GOODPUT_FACTOR:.2f} x c=16's {reference:.1f} = "
+                   f"{limit:.1f} (ratio {goodput / reference:.2f})", goodput, limit)
+        else:
+            target(f"c={deadline_c} overload goodput", engine, None, "not measured (no c=16 run)")
         if record["rss_before_mib"] and record["rss_after_mib"]:
             change = record["rss_after_mib"] / record["rss_before_mib"] - 1
             target(f"c={deadline_c} deadline: RSS stable", engine, abs(change) <= RSS_CHANGE_LIMIT,

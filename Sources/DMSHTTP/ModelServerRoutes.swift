@@ -60,8 +60,9 @@ public final class ModelServerRoutes: Sendable {
     private func predict(_ request: Request, context: ModelServerRequestContext) async throws -> Response {
         let name = try context.parameters.require("model")
         let deadline = try Self.deadline(request.headers[Self.timeoutHeader])
-        // Before reading the body: an unknown model is answered without receiving the upload.
-        _ = try repository.requireModel(named: name)
+        // Before reading the body: an unknown model, or one whose queue stays full, is answered
+        // without receiving the upload.
+        try await repository.waitForAdmission(modelName: name, deadline: deadline)
         if let declared = request.headers[.contentLength].flatMap(Int.init), declared > configuration.maxBodyBytes {
             throw DMSError(.payloadTooLarge, "the request body is \(declared) bytes; the limit is \(configuration.maxBodyBytes)")
         }

@@ -5,7 +5,7 @@ import DMSRuntime
 /// its scheduler's counters (see `ModelScheduler.Statistics`).
 ///
 /// ```json
-/// {"state": "ready", "workers": 1, "max_batch_size": 8, "max_batch_delay_ms": 0, "queue_size": 100,
+/// {"state": "ready", "workers": 1, "max_batch_size": 8, "max_batch_delay_ms": 0, "queue_size": 100, "queue_wait_ms": 250,
 ///  "queued": 0, "running": 0, "requests": 12, "engine_calls": 5, "batch_sizes": {"1": 2, "2": 1, "4": 2},
 ///  "rejected": 0, "expired": 0, "cancelled": 0, "failed": 0}
 /// ```
@@ -27,12 +27,15 @@ enum ModelStatistics {
         let counters = scheduler.statistics
         let delay = settings.maxBatchDelay.components
         let delayMilliseconds = Int(delay.seconds) * 1000 + Int(delay.attoseconds / 1_000_000_000_000_000)
+        let wait = settings.admissionWait.components
+        let waitMilliseconds = Int(wait.seconds) * 1000 + Int(wait.attoseconds / 1_000_000_000_000_000)
         return .object([
             ("state", .string(state)),
             ("workers", .integer(Int64(settings.workers))),
             ("max_batch_size", .integer(Int64(settings.maxBatchSize))),
             ("max_batch_delay_ms", .integer(Int64(delayMilliseconds))),
             ("queue_size", .integer(Int64(settings.queueSize))),
+            ("queue_wait_ms", .integer(Int64(waitMilliseconds))),
             ("queued", .integer(Int64(counters.queued))),
             ("running", .integer(Int64(counters.running))),
             ("requests", .integer(Int64(counters.requests))),

@@ -130,6 +130,13 @@ public final class ModelRepository: Sendable {
         return try ready.service.postprocess(outputs, for: request)
     }
 
+    /// Before a request's body is read: when the model's queue is full, waits a little for a
+    /// place (`ModelScheduler.waitForAdmission`) and refuses the request if none opens. A model
+    /// that is not ready is let through: `predict` gives the reason.
+    public func waitForAdmission(modelName: String, deadline: ContinuousClock.Instant? = nil) async throws(DMSError) {
+        try await requireModel(named: modelName).readyModel?.scheduler.waitForAdmission(deadline: deadline)
+    }
+
     /// Stops every model's workers after its queued requests and releases the engines' models.
     public func unloadAll() async {
         for model in models {

@@ -100,12 +100,22 @@ extension ModelScheduler {
                 counters.expired += 1
                 return .refused(.deadlineExceeded, "the request's deadline had passed when it reached model '\(name)'")
             }
-            guard queue.count < settings.queueSize else {
-                counters.rejected += 1
-                return .refused(.resourceExhausted, "model '\(name)' has \(queue.count) requests waiting, its limit; try again shortly")
-            }
+            guard hasQueueSpace else { return refuseForFullQueue() }
             queue.append(request)
             return .queued
+        }
+
+        /// Whether a request arriving now would find a place in the queue.
+        var hasQueueSpace: Bool { queue.count < settings.queueSize }
+
+        /// Places that requests waiting for admission may take now.
+        var freePlaces: Int { isStopping ? 0 : max(0, settings.queueSize - queue.count) }
+
+        /// A request is refused because the queue is full (on arrival, or after waiting for a
+        /// place in vain).
+        mutating func refuseForFullQueue() -> Admission {
+            counters.rejected += 1
+            return .refused(.resourceExhausted, "model '\(name)' has \(queue.count) requests waiting, its limit; try again shortly")
         }
 
         /// A request's deadline passed: whether it waits or runs, it is answered now (a running

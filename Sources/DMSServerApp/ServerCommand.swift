@@ -61,6 +61,9 @@ public struct ServerCommand: AsyncParsableCommand {
     @Option(name: .customLong("queue-size"), help: ArgumentHelp("Requests that may wait for a model (default 100); more are refused at once with 503 and Retry-After. N for every model or NAME=N for one; repeatable.", valueName: "N|NAME=N"))
     var queueSize: [String] = []
 
+    @Option(name: .customLong("queue-wait"), help: ArgumentHelp("Milliseconds a request that finds the queue full waits for a place before it is refused with 503 (default 250; 0 refuses at once). Its body is read only once it has a place. N or NAME=N; repeatable.", valueName: "MS|NAME=MS"))
+    var queueWait: [String] = []
+
     @Option(name: .long, help: ArgumentHelp("Worker threads per model, each with its own copy of the model (default 1). N for every model or NAME=N for one; repeatable.", valueName: "N|NAME=N"))
     var workers: [String] = []
 
@@ -87,10 +90,12 @@ public struct ServerCommand: AsyncParsableCommand {
         let workers = try PerModelSetting(parsing: workers, option: "--workers", defaultValue: 1, range: 1...64, models: modelNames)
         let batchSize = try PerModelSetting(parsing: maxBatchSize, option: "--max-batch-size", defaultValue: 8, range: 1...4096, models: modelNames)
         let delay = try PerModelSetting(parsing: maxBatchDelay, option: "--max-batch-delay", defaultValue: 0, range: 0...60_000, models: modelNames)
+        let queueWait = try PerModelSetting(parsing: queueWait, option: "--queue-wait", defaultValue: 250, range: 0...60_000, models: modelNames)
         return { name in
             ModelScheduler.Settings(
                 workers: workers.value(for: name), maxBatchSize: batchSize.value(for: name),
-                maxBatchDelay: .milliseconds(delay.value(for: name)), queueSize: queueSize.value(for: name))
+                maxBatchDelay: .milliseconds(delay.value(for: name)), queueSize: queueSize.value(for: name),
+                admissionWait: .milliseconds(queueWait.value(for: name)))
         }
     }
 

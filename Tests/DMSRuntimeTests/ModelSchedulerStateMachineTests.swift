@@ -70,6 +70,22 @@ struct ModelSchedulerStateMachineTests {
         #expect(machine.statistics.queued == 2)
     }
 
+    @Test func placesForRequestsWaitingForAdmission() {
+        var machine = machine(queueSize: 3)
+        #expect(machine.hasQueueSpace && machine.freePlaces == 3)
+        queue(&machine, request(1), request(2), request(3))
+        #expect(!machine.hasQueueSpace && machine.freePlaces == 0)
+        let refusal = machine.refuseForFullQueue()
+        #expect(refusal == .refused(.resourceExhausted, "model 'm' has 3 requests waiting, its limit; try again shortly"))
+        #expect(machine.statistics.rejected == 1)
+        var load = Machine.WorkerLoad.idle
+        #expect(next(&machine, &load) == .run([1, 2, 3]))
+        #expect(machine.freePlaces == 3)
+        let first = machine.beginStopping()
+        #expect(first)
+        #expect(machine.freePlaces == 0)
+    }
+
     @Test func aRequestWhoseDeadlinePassedIsRefusedOnArrival() {
         var machine = machine()
         let admission = machine.submit(request(1, deadline: 5), now: at(5))

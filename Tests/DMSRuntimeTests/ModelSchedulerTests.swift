@@ -78,11 +78,13 @@ private func enqueueInOrder(_ scheduler: ModelScheduler, _ requests: [PreparedIn
 
 /// A scheduler whose workers take `predictors`, one each.
 private func startScheduler(
-    _ predictors: [GatedPredictor], batchSize: Int = 8, delay: Duration = .zero, queueSize: Int = 100, batchable: Bool = true
+    _ predictors: [GatedPredictor], batchSize: Int = 8, delay: Duration = .zero, queueSize: Int = 100, batchable: Bool = true,
+    admissionWait: Duration = .zero
 ) async throws -> ModelScheduler {
     let unclaimed = Mutex(predictors)
     return try await ModelScheduler.start(
-        name: "m", settings: .init(workers: predictors.count, maxBatchSize: batchSize, maxBatchDelay: delay, queueSize: queueSize),
+        name: "m",
+        settings: .init(workers: predictors.count, maxBatchSize: batchSize, maxBatchDelay: delay, queueSize: queueSize, admissionWait: admissionWait),
         batchable: batchable
     ) { () throws(DMSError) in unclaimed.withLock { $0.removeFirst() } }
 }
@@ -245,6 +247,50 @@ struct ModelSchedulerTests {
         _ = try await blocker.value
         for task in queued { _ = try await task.value }
         #expect(scheduler.statistics.engineCalls == 2)
+        await scheduler.shutdown()
+    }
+
+    @Test func aRequestAtAFullQueueWaitsForAPlaceWithinTheAdmissionWait() async throws {
+        let predictor = GatedPredictor(holds: true)
+        let scheduler = try await startScheduler([predictor], batchSize: 1, queueSize: 1, admissionWait: .seconds(30))
+        let blocker = await holdWorker(scheduler, predictor)
+        let queued = Task { try await scheduler.predict(inputs(2)) }
+        await waitUntil { scheduler.statistics.queued == 1 }
+        // The queue is full: admission waits until the worker takes the queued request.
+        let admitted = Task { try await scheduler.waitForAdmission(deadline: nil) }
+        try await Task.sleep(for: .milliseconds(50))
+        #expect(scheduler.statistics.queued == 1)
+        predictor.gate.signal()
+        try await admitted.value
+        let third = Task { try await scheduler.predict(inputs(3)) }
+        for _ in 0..<2 { predictor.gate.signal() }
+        _ = try await blocker.value
+        #expect(try await queued.value == doubled(2))
+        #expect(try await third.value == doubled(3))
+        #expect(scheduler.statistics.rejected == 0)
+        await scheduler.shutdown()
+    }
+
+    @Test func aRequestAtAFullQueueIsRefusedWhenNoPlaceOpensInTime() async throws {
+        let predictor = GatedPredictor(holds: true)
+        let scheduler = try await startScheduler([predictor], batchSize: 1, queueSize: 1, admissionWait: .milliseconds(200))
+        let blocker = await holdWorker(scheduler, predictor)
+        let queued = Task { try await scheduler.predict(inputs(2)) }
+        await waitUntil { scheduler.statistics.queued == 1 }
+        let started = ContinuousClock.now
+        let error = await #expect(throws: DMSError.self) { try await scheduler.waitForAdmission(deadline: nil) }
+        #expect(error?.code == .resourceExhausted)
+        #expect(ContinuousClock.now - started >= .milliseconds(200))
+        // A deadline sooner than the wait ends the wait sooner.
+        let soon = ContinuousClock.now
+        await #expect(throws: DMSError.self) { try await scheduler.waitForAdmission(deadline: soon + .milliseconds(20)) }
+        #expect(ContinuousClock.now - soon < .milliseconds(200))
+        #expect(scheduler.statistics.rejected == 2)
+        for _ in 0..<2 { predictor.gate.signal() }
+        _ = try await blocker.value
+        _ = try await queued.value
+        // With room in the queue, admission is immediate.
+        try await scheduler.waitForAdmission(deadline: nil)
         await scheduler.shutdown()
     }
 

@@ -226,7 +226,7 @@ def test_batches_never_exceed_the_max_batch_size(engine, models, serve):
 
 @pytest.mark.parametrize("engine", ENGINES)
 def test_a_full_queue_refuses_at_once_with_503_and_retry_after(engine, models, serve):
-    server = serve(models(engine), "--queue-size", "2", "--max-batch-size", "2")
+    server = serve(models(engine), "--queue-size", "2", "--max-batch-size", "2", "--queue-wait", "0")
     blocker = hold_worker(server)
     calls = queue_behind(server, blocker, [jpeg(COLOURS[0]), jpeg(COLOURS[1])], queued=2)
 
@@ -246,6 +246,43 @@ def test_a_full_queue_refuses_at_once_with_503_and_retry_after(engine, models, s
     assert stats["queue_size"] == 2, stats
     assert stats["rejected"] == 1, stats
     assert stats["engine_calls"] == 2 and stats["batch_sizes"] == {"1": 1, "2": 1}, stats
+
+
+@pytest.mark.parametrize("engine", ENGINES)
+def test_a_request_at_a_full_queue_waits_for_a_place_and_is_served(engine, models, serve):
+    server = serve(models(engine), "--queue-size", "2", "--max-batch-size", "2", "--queue-wait", "60000")
+    blocker = hold_worker(server)
+    calls = queue_behind(server, blocker, [jpeg(COLOURS[0]), jpeg(COLOURS[1])], queued=2)
+    waiting = Call(server, jpeg(COLOURS[2]))
+    answer(blocker.result())
+    # Sent while the queue was full (the worker held the blocker, two requests queued).
+    assert waiting.sent < blocker.answered
+    for call in calls:
+        answer(call.result())
+    answer(waiting.result())
+    assert waiting.answered > blocker.answered
+    stats = settled(server)
+    assert (stats["queue_size"], stats["queue_wait_ms"]) == (2, 60000), stats
+    assert stats["rejected"] == 0, stats
+    assert stats["requests"] == 4, stats  # the blocker, the two queued, the one that waited
+
+
+@pytest.mark.parametrize("engine", ENGINES)
+def test_a_full_queue_refuses_after_the_queue_wait(engine, models, serve):
+    # The long model: the blocker outlasts the 0.3 s wait, so no place opens in time.
+    server = serve(models(engine, size=LONG_SIZE), "--queue-size", "1", "--max-batch-size", "1", "--queue-wait", "300")
+    blocker = hold_worker(server, size=LONG_SIZE)
+    calls = queue_behind(server, blocker, [jpeg(COLOURS[0], LONG_SIZE)], queued=1)
+    started = time.monotonic()
+    refused = predict(server, jpeg(COLOURS[1], LONG_SIZE))
+    waited = time.monotonic() - started
+    assert_error(refused, 503, "ServiceUnavailable")
+    assert refused.headers.get("Retry-After") == "1", dict(refused.headers)
+    assert waited >= 0.3, waited
+    answer(blocker.result())
+    for call in calls:
+        answer(call.result())
+    assert settled(server)["rejected"] == 1
 
 
 @pytest.mark.parametrize("engine", ENGINES)
