@@ -8,13 +8,10 @@ public struct DownloadSettings: Sendable {
     public var stallTimeout: TimeAmount
     /// Fetch again even when a cached copy exists, instead of revalidating it.
     public var forceRefresh: Bool
-    /// How often a running download logs its progress.
-    public var progressInterval: Duration
 
-    public init(maxBytes: Int64 = 4 << 30, stallTimeout: TimeAmount = .seconds(60), forceRefresh: Bool = false, progressInterval: Duration = .seconds(5)) {
+    public init(maxBytes: Int64 = 4 << 30, stallTimeout: TimeAmount = .seconds(60), forceRefresh: Bool = false) {
         self.maxBytes = maxBytes
         self.stallTimeout = stallTimeout
         self.forceRefresh = forceRefresh
-        self.progressInterval = progressInterval
     }
 }

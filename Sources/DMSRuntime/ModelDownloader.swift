@@ -15,12 +15,15 @@ import NIOHTTP1
 ///   `If-Modified-Since` from the validators kept beside it): 304 reuses it, 200 replaces it, and
 ///   an origin that cannot be reached or answers with an error falls back to the cached copy with
 ///   a warning. `forceRefresh` skips the cached copy.
-/// - Progress is logged at INFO every `progressInterval`: bytes, percent when the size is known,
-///   and rate.
+/// - Progress is logged at INFO every 5 seconds (`progressInterval`): bytes, percent when the
+///   size is known, and rate.
 struct ModelDownloader {
     /// Builds the request for a location, with the given extra headers (conditional ones).
     /// S3 locations sign the request here, headers included.
     typealias RequestBuilder = @Sendable (_ extraHeaders: [(name: String, value: String)]) throws(DMSError) -> HTTPClientRequest
+
+    /// How often a running download logs its progress.
+    static let progressInterval: Duration = .seconds(5)
 
     var httpClient: HTTPClient
     var settings: DownloadSettings
@@ -105,7 +108,7 @@ struct ModelDownloader {
                 throw DMSError(.invalidModel, "\(name): larger than the download limit of \(settings.maxBytes) bytes")
             }
             try handle.write(contentsOf: Data(chunk.readableBytesView))
-            if clock.now - lastReport >= settings.progressInterval {
+            if clock.now - lastReport >= Self.progressInterval {
                 lastReport = clock.now
                 logProgress(name, received: received, expected: expectedBytes, elapsed: lastReport - started)
             }

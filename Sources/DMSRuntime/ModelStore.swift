@@ -18,12 +18,10 @@ import Logging
 /// two servers starting at once on one store each produce a complete copy and keep one.
 public struct ModelStore: Sendable {
     public var root: URL
-    public var archiveLimits: ArchiveLimits
     public var downloadSettings: DownloadSettings
 
-    public init(root: URL, archiveLimits: ArchiveLimits = ArchiveLimits(), downloadSettings: DownloadSettings = DownloadSettings()) {
+    public init(root: URL, downloadSettings: DownloadSettings = DownloadSettings()) {
         self.root = root
-        self.archiveLimits = archiveLimits
         self.downloadSettings = downloadSettings
     }
 
@@ -129,7 +127,7 @@ public struct ModelStore: Sendable {
         try createDirectory(unpackedRoot)
         let temporary = unpackedRoot.appendingPathComponent(Self.temporaryPrefix + UUID().uuidString)
         defer { try? FileManager.default.removeItem(at: temporary) }
-        try ModelArchive.unpack(archive, to: temporary, limits: archiveLimits)
+        try ModelArchive.unpack(archive, to: temporary)
         try moveIntoPlace(temporary, target)
         logger.info("unpacked model archive", metadata: ["archive": "\(archive.path)", "path": "\(target.path)"])
         return target

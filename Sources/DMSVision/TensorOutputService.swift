@@ -14,12 +14,10 @@ import Foundation
 public struct TensorOutputService: ModelService {
     public var signature: ModelSignature
     public var preprocessor: ImagePreprocessor
-    public var jsonLimits: TensorJSON.Limits
 
-    public init(signature: ModelSignature, preprocessor: ImagePreprocessor, jsonLimits: TensorJSON.Limits = TensorJSON.Limits()) {
+    public init(signature: ModelSignature, preprocessor: ImagePreprocessor) {
         self.signature = signature
         self.preprocessor = preprocessor
-        self.jsonLimits = jsonLimits
     }
 
     public func prepare(_ request: PredictionRequest) throws(DMSError) -> PreparedInputs {
@@ -36,7 +34,7 @@ public struct TensorOutputService: ModelService {
             } catch {
                 throw DMSError(.invalidInput, "\(inputName): not valid JSON; expected a nested array shaped \(spec.shape)", cause: error)
             }
-            tensors.append(try TensorJSON.decode(value, spec: spec, inputName: inputName, limits: jsonLimits))
+            tensors.append(try TensorJSON.decode(value, spec: spec, inputName: inputName, limits: TensorJSON.Limits()))
         }
         return PreparedInputs(tensors: tensors)
     }

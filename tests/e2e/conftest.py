@@ -18,6 +18,7 @@ import threading
 import time
 
 import pytest
+from origin import Origin
 from s3_fixtures import moto_s3_anonymous, moto_s3_with_auth  # noqa: F401  (fixtures)
 
 ROOT = pathlib.Path(__file__).resolve().parents[2]
@@ -82,6 +83,14 @@ class Server:
         except subprocess.TimeoutExpired:
             self.process.kill()
             raise AssertionError(f"server did not stop within {timeout} s after {sig}:\n{self.output}")
+
+
+@pytest.fixture
+def origin():
+    """An HTTP origin on loopback whose answers each test sets (tests/e2e/origin.py)."""
+    server = Origin()
+    yield server
+    server.close()
 
 
 @pytest.fixture(scope="session")

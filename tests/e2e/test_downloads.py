@@ -5,18 +5,10 @@ import pytest
 import requests
 
 from conftest import EXAMPLES, assert_failed_start
-from origin import Origin
 
 SAMPLE = (EXAMPLES / "samples" / "digit-7-7.png").read_bytes()
 MLP = (EXAMPLES / "digits-mlp.model").read_bytes()
 CNN = (EXAMPLES / "digits-cnn.model").read_bytes()
-
-
-@pytest.fixture
-def origin():
-    server = Origin()
-    yield server
-    server.close()
 
 
 def cached_files(store):

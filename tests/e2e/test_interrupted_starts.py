@@ -10,17 +10,9 @@ import pytest
 import requests
 
 from conftest import EXAMPLES, assert_no_crash_signs, wait_for
-from origin import Origin
 
 MLP = (EXAMPLES / "digits-mlp.model").read_bytes()
 SAMPLE = (EXAMPLES / "samples" / "digit-7-7.png").read_bytes()
-
-
-@pytest.fixture
-def origin():
-    server = Origin()
-    yield server
-    server.close()
 
 
 def temporary_files(store):
