@@ -17,7 +17,8 @@ import Foundation
 ///   sizes (`PredictorDescription.preferredBatchSizes`), a batch is cut back to the largest of
 ///   them that the requests fill, and the rest wait for the next call. Models whose signature
 ///   fixes the batch dimension run one request per engine call.
-/// - **Back-pressure.** At most `queueSize` requests wait; another is refused at once
+/// - **Back-pressure.** At most `queueSize` requests wait; another waits for a place up to
+///   `admissionWait` before its body is read (`waitForAdmission`), then is refused
 ///   (`.resourceExhausted`, which the REST surface sends as 503 with `Retry-After`).
 /// - **Deadlines.** A request's deadline is enforced when it passes: a request still queued is
 ///   answered `.deadlineExceeded` and never reaches the engine; one already in an engine call is
@@ -214,14 +215,18 @@ public final class ModelScheduler: @unchecked Sendable {
     /// refusals a second and 259 answers after their deadline; ONNX Runtime 11.6 against 35.1.
     /// Waiting 250 ms bounds each client to four refusals a second: 27.7 against 26.1 (MXNet)
     /// and 35.6 against 33.1 (ONNX Runtime), no answer after its deadline.
-    /// A place that opens goes to the longest waiter. The place is not reserved: `predict`
-    /// may still find the queue full and refuse.
+    /// A place that opens goes to the longest waiter. The place is not reserved: a request let
+    /// in may still find the queue full when it reaches `predict` (another worker's wake-up, a
+    /// deadline or a cancellation can let more waiters in than places are left) and is then
+    /// refused, after its body was read.
     public func waitForAdmission(deadline: ContinuousClock.Instant?) async throws(DMSError) {
         let now = ContinuousClock.now
         var limit = now + settings.admissionWait
         if let deadline { limit = min(limit, deadline) }
         let waiter: UInt64? = condition.withLock {
-            guard !state.hasQueueSpace, !state.isStopping, limit > now else { return nil }
+            // Behind requests already waiting, a newcomer waits too, even for a place that
+            // opened: the longest waiter gets it.
+            guard !state.hasQueueSpace || !admissionWaiters.isEmpty, !state.isStopping, limit > now else { return nil }
             defer { nextID += 1 }
             return nextID
         }
@@ -233,7 +238,9 @@ public final class ModelScheduler: @unchecked Sendable {
         await withTaskCancellationHandler {
             await withCheckedContinuation { (continuation: CheckedContinuation<Void, Never>) in
                 let admittedAtOnce = condition.withLock {
-                    guard state.freePlaces == 0, !state.isStopping else { return true }
+                    // The timer may have fired already (a limit a few microseconds away): then
+                    // nothing would ever take this waiter off the list.
+                    guard state.freePlaces == 0 || !admissionWaiters.isEmpty, !state.isStopping, ContinuousClock.now < limit else { return true }
                     admissionWaiters.append((waiter, continuation))
                     return false
                 }

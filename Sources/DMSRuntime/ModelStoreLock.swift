@@ -1,4 +1,3 @@
-import DMSCore
 import Foundation
 import Logging
 
@@ -26,33 +25,40 @@ public final class ModelStoreLock: Sendable {
     }
 
     /// Takes a shared hold on `store`, removing the temporary files that interrupted runs left
-    /// there first when no other server holds it.
-    public static func acquire(_ store: ModelStore, logger: Logger) throws(DMSError) -> ModelStoreLock {
+    /// there first when no other server holds it. Nil, with a warning, when the store cannot be
+    /// locked (a read-only store, or a read-only home for the default one): a server whose
+    /// models are local folders or `.onnx` files never writes to the store, so it still starts;
+    /// one that must download fails later, with the store's own error.
+    public static func acquire(_ store: ModelStore, logger: Logger) -> ModelStoreLock? {
         let path = store.root.appendingPathComponent(".lock").path
+        func unlocked(_ reason: String) -> ModelStoreLock? {
+            logger.warning(
+                "cannot lock the model store; temporary files of interrupted runs are not cleaned up",
+                metadata: ["store": "\(store.root.path)", "reason": "\(reason)"])
+            return nil
+        }
         do {
             try FileManager.default.createDirectory(at: store.root, withIntermediateDirectories: true)
         } catch {
-            throw DMSError(.internalError, "cannot create the model store folder \(store.root.path): \(error)", cause: error)
+            return unlocked("\(error)")
         }
         let descriptor = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0o644)
-        guard descriptor >= 0 else {
-            throw DMSError(.internalError, "cannot open the model store's lock file \(path): \(String(cString: strerror(errno)))")
-        }
+        guard descriptor >= 0 else { return unlocked("cannot open \(path): \(String(cString: strerror(errno)))") }
         let lock = ModelStoreLock(descriptor: descriptor)
         if flock(descriptor, LOCK_EX | LOCK_NB) == 0 {
             let removed = store.removeLeftovers(logger: logger)
             if !removed.isEmpty {
                 logger.info("removed temporary files that interrupted runs left in the model store", metadata: ["files": "\(removed)"])
             }
-        } else {
+        } else if errno == EWOULDBLOCK {
             logger.info("another server uses the model store; its temporary files are left alone", metadata: ["store": "\(store.root.path)"])
+        } else {
+            return unlocked("flock: \(String(cString: strerror(errno)))")
         }
         // Converting the lock is not atomic: another server starting now may take it
         // exclusively for a moment, and finds no temporary file of ours, since this one has
         // not started writing any yet.
-        guard flock(descriptor, LOCK_SH) == 0 else {
-            throw DMSError(.internalError, "cannot lock the model store \(path): \(String(cString: strerror(errno)))")
-        }
+        guard flock(descriptor, LOCK_SH) == 0 else { return unlocked("flock: \(String(cString: strerror(errno)))") }
         return lock
     }
 }

@@ -39,7 +39,7 @@ public struct ModelServer: Sendable {
 
     public func run() async throws {
         let store = ModelStore(root: configuration.modelStore, downloadSettings: configuration.downloads)
-        let storeLock = try ModelStoreLock.acquire(store, logger: logger)
+        let storeLock = ModelStoreLock.acquire(store, logger: logger)
         defer { withExtendedLifetime(storeLock) {} }
         let repository = ModelRepository(
             specs: configuration.models,

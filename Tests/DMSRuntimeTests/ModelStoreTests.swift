@@ -73,7 +73,7 @@ struct ModelStoreTests {
         let leftovers = try makeLeftovers()
         try fileManager.createDirectory(at: kept.deletingLastPathComponent(), withIntermediateDirectories: true)
         try Data("whole".utf8).write(to: kept)
-        var holds = [try ModelStoreLock.acquire(store, logger: Logger(label: "test"))]
+        var holds = [try #require(ModelStoreLock.acquire(store, logger: Logger(label: "test")))]
         #expect(exists(leftovers) == [false, false])
         #expect(fileManager.fileExists(atPath: kept.path))
 
@@ -81,12 +81,21 @@ struct ModelStoreTests {
         // (flock locks belong to open files, so two holds in one process conflict as two
         // processes' would).
         let inProgress = try makeLeftovers()
-        holds.append(try ModelStoreLock.acquire(store, logger: Logger(label: "test")))
+        holds.append(try #require(ModelStoreLock.acquire(store, logger: Logger(label: "test"))))
         #expect(exists(inProgress) == [true, true])
 
         // Once both are gone, the next start cleans up.
         holds.removeAll()
-        holds.append(try ModelStoreLock.acquire(store, logger: Logger(label: "test")))
+        holds.append(try #require(ModelStoreLock.acquire(store, logger: Logger(label: "test"))))
         #expect(exists(inProgress) == [false, false])
+    }
+
+    @Test func aStoreThatCannotBeLockedIsNoReasonNotToStart() throws {
+        let folder = try TemporaryFolder()
+        defer { folder.remove() }
+        let file = folder.url.appendingPathComponent("a-file")
+        try Data("not a folder".utf8).write(to: file)
+        // The store's folder cannot be made inside a file (and root may write anywhere else).
+        #expect(ModelStoreLock.acquire(ModelStore(root: file.appendingPathComponent("store")), logger: Logger(label: "test")) == nil)
     }
 }
