@@ -25,17 +25,13 @@ enum ModelStatistics {
         }
         let settings = scheduler.settings
         let counters = scheduler.statistics
-        let delay = settings.maxBatchDelay.components
-        let delayMilliseconds = Int(delay.seconds) * 1000 + Int(delay.attoseconds / 1_000_000_000_000_000)
-        let wait = settings.admissionWait.components
-        let waitMilliseconds = Int(wait.seconds) * 1000 + Int(wait.attoseconds / 1_000_000_000_000_000)
         return .object([
             ("state", .string(state)),
             ("workers", .integer(Int64(settings.workers))),
             ("max_batch_size", .integer(Int64(settings.maxBatchSize))),
-            ("max_batch_delay_ms", .integer(Int64(delayMilliseconds))),
+            ("max_batch_delay_ms", .integer(milliseconds(settings.maxBatchDelay))),
             ("queue_size", .integer(Int64(settings.queueSize))),
-            ("queue_wait_ms", .integer(Int64(waitMilliseconds))),
+            ("queue_wait_ms", .integer(milliseconds(settings.admissionWait))),
             ("queued", .integer(Int64(counters.queued))),
             ("running", .integer(Int64(counters.running))),
             ("requests", .integer(Int64(counters.requests))),
@@ -46,5 +42,11 @@ enum ModelStatistics {
             ("cancelled", .integer(Int64(counters.cancelled))),
             ("failed", .integer(Int64(counters.failed))),
         ])
+    }
+
+    /// A setting's duration in whole milliseconds, as the command line took it.
+    private static func milliseconds(_ duration: Duration) -> Int64 {
+        let components = duration.components
+        return components.seconds * 1000 + components.attoseconds / 1_000_000_000_000_000
     }
 }
