@@ -28,13 +28,23 @@ let package = Package(
             dependencies: []
         ),
         .target(
-            name: "DMSRuntime",
+            name: "DMSModelStore",
             dependencies: [
                 "DMSCore",
                 .product(name: "ZIPFoundation", package: "ZIPFoundation"),
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "Crypto", package: "swift-crypto"),
+            ]
+        ),
+        .target(
+            name: "DMSRuntime",
+            dependencies: [
+                "DMSCore",
+                "DMSModelStore",
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "NIOPosix", package: "swift-nio"),
             ]
         ),
         .target(
@@ -62,6 +72,10 @@ let package = Package(
             dependencies: ["DMSCore", "CTurboJPEG", "CPNGShim"]
         ),
         .target(
+            name: "DMSServices",
+            dependencies: ["DMSCore", "DMSVision"]
+        ),
+        .target(
             name: "DMSLogging",
             dependencies: [.product(name: "Logging", package: "swift-log")]
         ),
@@ -82,10 +96,11 @@ let package = Package(
             dependencies: [
                 "CMallocTuning",
                 "DMSCore",
+                "DMSModelStore",
                 "DMSRuntime",
                 "DMSMXNet",
                 "DMSONNX",
-                "DMSVision",
+                "DMSServices",
                 "DMSHTTP",
                 "DMSLogging",
                 .product(name: "Hummingbird", package: "hummingbird"),
@@ -108,13 +123,22 @@ let package = Package(
         ),
         .testTarget(name: "DMSCoreTests", dependencies: ["DMSCore"]),
         .testTarget(
+            name: "DMSModelStoreTests",
+            dependencies: [
+                "DMSModelStore", "DMSCore", "DMSMXNet", "DMSONNX",
+                .product(name: "ZIPFoundation", package: "ZIPFoundation"), .product(name: "Logging", package: "swift-log"),
+            ]),
+        .testTarget(
             name: "DMSRuntimeTests",
-            dependencies: ["DMSRuntime", .product(name: "ZIPFoundation", package: "ZIPFoundation"), .product(name: "Logging", package: "swift-log")]),
+            dependencies: [
+                "DMSRuntime", "DMSCore", "DMSModelStore",
+                .product(name: "AsyncHTTPClient", package: "async-http-client"), .product(name: "Logging", package: "swift-log"),
+            ]),
         .testTarget(name: "DMSServerAppTests", dependencies: ["DMSServerApp"]),
         .testTarget(
             name: "DMSHTTPTests",
             dependencies: [
-                "DMSHTTP", "DMSCore", "DMSRuntime",
+                "DMSHTTP", "DMSCore", "DMSRuntime", "DMSModelStore",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HummingbirdTesting", package: "hummingbird"),
                 .product(name: "Logging", package: "swift-log"),
@@ -126,6 +150,7 @@ let package = Package(
             exclude: ["make_models.py"],
             resources: [.copy("Resources/models")]
         ),
+        .testTarget(name: "DMSServicesTests", dependencies: ["DMSServices", "DMSVision", "DMSCore"]),
         .testTarget(
             name: "DMSVisionTests",
             dependencies: ["DMSVision", "DMSCore"],

@@ -8,7 +8,7 @@ public struct DMSError: Error, Sendable, CustomStringConvertible {
     /// without breaking exhaustive switches in other modules.
     public struct Code: Hashable, Sendable, CustomStringConvertible {
         private enum Wrapped: Hashable, Sendable {
-            case invalidInput, notFound, payloadTooLarge, unavailable, resourceExhausted, deadlineExceeded
+            case invalidInput, notFound, alreadyExists, payloadTooLarge, unavailable, resourceExhausted, deadlineExceeded
             case unsupported, invalidModel, engineUnavailable, engineFailure, internalError
         }
 
@@ -19,6 +19,8 @@ public struct DMSError: Error, Sendable, CustomStringConvertible {
         public static let invalidInput = Code(.invalidInput)
         /// No model (or other named resource) by that name.
         public static let notFound = Code(.notFound)
+        /// A model (or other named resource) by that name exists already.
+        public static let alreadyExists = Code(.alreadyExists)
         /// The request or one of its parts is larger than a configured limit.
         public static let payloadTooLarge = Code(.payloadTooLarge)
         /// The model exists but cannot serve now (still loading, failed to load, shutting down).
@@ -44,6 +46,7 @@ public struct DMSError: Error, Sendable, CustomStringConvertible {
             switch wrapped {
             case .invalidInput: "invalid input"
             case .notFound: "not found"
+            case .alreadyExists: "already exists"
             case .payloadTooLarge: "payload too large"
             case .unavailable: "unavailable"
             case .resourceExhausted: "resource exhausted"

@@ -9,8 +9,8 @@ public protocol InferenceEngine: Sendable {
     /// the library if needed; recorded in the manifests `deep-model-export` writes.
     func version() throws(DMSError) -> String
 
-    /// Whether this engine runs models stored as `files`.
-    func canLoad(_ files: ModelArtifacts.EngineFiles) -> Bool
+    /// How the engine recognises its models' files.
+    var format: any ModelFormat { get }
 
     /// Loads the model and checks it against its signature: anything that would make a later
     /// prediction fail (missing inputs, output shapes that disagree) is an `.invalidModel` error
@@ -21,9 +21,23 @@ public protocol InferenceEngine: Sendable {
     /// The signature a model file declares about itself, for formats that carry one (ONNX), so
     /// such a model can be served without `signature.json`. Inputs and outputs are JSON tensors.
     func signature(of files: ModelArtifacts.EngineFiles) throws(DMSError) -> ModelSignature
+
+    /// Checks a model that `deep-model-export` is about to pack, as far as the engine can: by
+    /// default it loads the model (and so checks it against its signature); an engine may check
+    /// without its library when the files allow it.
+    func checkForExport(_ artifacts: ModelArtifacts) throws(DMSError)
 }
 
 extension InferenceEngine {
+    /// Whether this engine runs models stored as `files`.
+    public func canLoad(_ files: ModelArtifacts.EngineFiles) -> Bool {
+        files.format == format.name
+    }
+
+    public func checkForExport(_ artifacts: ModelArtifacts) throws(DMSError) {
+        _ = try load(artifacts)
+    }
+
     /// Loads the model for calls of one request at a time.
     public func load(_ artifacts: ModelArtifacts) throws(DMSError) -> any ModelPredictor {
         try load(artifacts, maxBatchSize: 1)
@@ -32,6 +46,16 @@ extension InferenceEngine {
     /// Formats that do not describe their inputs (MXNet) need a `signature.json`.
     public func signature(of files: ModelArtifacts.EngineFiles) throws(DMSError) -> ModelSignature {
         throw DMSError(.invalidModel, "the model has no 'signature.json', and \(name) models do not describe their own inputs")
+    }
+}
+
+extension Array where Element == any InferenceEngine {
+    /// The engine that reads `files`, or an `.unsupported` error when none of these does.
+    public func engine(for files: ModelArtifacts.EngineFiles) throws(DMSError) -> any InferenceEngine {
+        guard let engine = first(where: { $0.canLoad(files) }) else {
+            throw DMSError(.unsupported, "no engine of this server reads \(files.format) models")
+        }
+        return engine
     }
 }
 

@@ -1,13 +1,30 @@
 import Foundation
 
-/// The files of one unpacked model, located and checked by the runtime, handed to an engine.
+/// The files of one unpacked model, located and checked by the model store, handed to an engine.
 public struct ModelArtifacts: Sendable {
-    /// The engine-specific files that hold the network and its weights.
-    public enum EngineFiles: Sendable, Equatable {
-        /// MXNet: a `*-symbol.json` graph and a `*.params` weights file.
-        case mxnet(symbol: URL, parameters: URL)
-        /// ONNX: one `*.onnx` file holding the graph and its weights.
-        case onnx(URL)
+    /// The files that hold the network and its weights, by their roles in the format of the
+    /// engine that reads them (see `ModelFormat`).
+    public struct EngineFiles: Sendable, Equatable {
+        /// The format's name, as `MANIFEST.json` records it under `Model Format` ("MXNet-Symbolic",
+        /// "ONNX"); it tells which engine reads the files.
+        public var format: String
+        /// The files by role, the role names being the `MANIFEST.json` keys that name them
+        /// ("Symbol", "Parameters", "Model File").
+        public var files: [String: URL]
+
+        public init(format: String, files: [String: URL]) {
+            self.format = format
+            self.files = files
+        }
+
+        /// The file of `role`, or an `.invalidModel` error when these files have none (files of
+        /// another format handed to the wrong engine).
+        public func file(_ role: String) throws(DMSError) -> URL {
+            guard let url = files[role] else {
+                throw DMSError(.invalidModel, "not a model of the expected format: these \(format) files have no '\(role)'")
+            }
+            return url
+        }
     }
 
     /// The folder the archive was unpacked to.

@@ -9,14 +9,14 @@ import Synchronization
 /// `GET /api-description`, with JSON errors for everything else; plus `GET /statistics`, what
 /// each model's scheduler is doing and has done.
 public final class ModelServerRoutes: Sendable {
-    public let repository: ModelRepository
+    public let registry: ModelRegistry
     public let configuration: HTTPConfiguration
     /// The `host:port` the server is bound to, filled in once it is listening (port 0 binds a
     /// free port, so the real one is only known then).
     public let boundHost = Mutex<String?>(nil)
 
-    public init(repository: ModelRepository, configuration: HTTPConfiguration) {
-        self.repository = repository
+    public init(registry: ModelRegistry, configuration: HTTPConfiguration) {
+        self.registry = registry
         self.configuration = configuration
     }
 
@@ -27,10 +27,10 @@ public final class ModelServerRoutes: Sendable {
         router.get("/ping") { [self] _, _ in ping() }
         router.get("/api-description") { [self] _, _ in
             let host = boundHost.withLock { $0 } ?? configuration.advertisedHost
-            return Response.json(.object([("description", APIDescription.document(models: repository.models, host: host))]))
+            return Response.json(.object([("description", APIDescription.document(models: registry.models, host: host))]))
         }
         router.get("/statistics") { [self] _, _ in
-            Response.json(.object([("models", .object(repository.models.map { ($0.name, ModelStatistics.document(for: $0)) }))]))
+            Response.json(.object([("models", .object(registry.models.map { ($0.name, ModelStatistics.document(for: $0)) }))]))
         }
         router.post("/:model/predict") { [self] request, context in
             try await predict(request, context: context)
@@ -43,7 +43,7 @@ public final class ModelServerRoutes: Sendable {
     }
 
     private func ping() -> Response {
-        let details = repository.models.compactMap { model -> (key: String, value: JSONValue)? in
+        let details = registry.models.compactMap { model -> (key: String, value: JSONValue)? in
             switch model.state {
             case .ready: nil
             case .failed(let reason): (model.name, .string("failed: \(reason)"))
@@ -62,7 +62,7 @@ public final class ModelServerRoutes: Sendable {
         let deadline = try Self.deadline(request.headers[Self.timeoutHeader])
         // Before reading the body: an unknown model, or one whose queue stays full, is answered
         // without receiving the upload.
-        try await repository.waitForAdmission(modelName: name, deadline: deadline)
+        try await registry.waitForAdmission(modelName: name, deadline: deadline)
         if let declared = request.headers[.contentLength].flatMap(Int.init), declared > configuration.maxBodyBytes {
             throw DMSError(.payloadTooLarge, "the request body is \(declared) bytes; the limit is \(configuration.maxBodyBytes)")
         }
@@ -72,10 +72,14 @@ public final class ModelServerRoutes: Sendable {
         } catch let error as HTTPError where error.status == .contentTooLarge {
             throw DMSError(.payloadTooLarge, "the request body is larger than the limit of \(configuration.maxBodyBytes) bytes")
         }
-        var predictionRequest = try PredictionRequest(httpBody: body, contentType: request.headers[.contentType])
+        let contentType = request.headers[.contentType]
+        // Parsing a large body (multipart, JSON) takes milliseconds: off the cooperative pool.
+        var predictionRequest = try await BlockingWork.run(isHeavy: body.readableBytes >= BlockingWork.thresholdBytes) { () throws(DMSError) in
+            try PredictionRequest(httpBody: body, contentType: contentType)
+        }
         predictionRequest.acceptedTypes = PredictionRequest.mediaTypes(acceptHeader: request.headers[.accept])
         let clientGone = await context.clientGoneCheck()
-        let response = try await repository.predict(modelName: name, request: predictionRequest, deadline: deadline, clientGone: clientGone)
+        let response = try await registry.predict(modelName: name, request: predictionRequest, deadline: deadline, clientGone: clientGone)
         switch response {
         case .json(let document):
             return .json(document)

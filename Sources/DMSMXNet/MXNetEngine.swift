@@ -29,10 +29,7 @@ public struct MXNetEngine: InferenceEngine {
         try MXNetLibrary.load(candidates: libraryCandidates, threadCount: threadCount, logger: logger).version
     }
 
-    public func canLoad(_ files: ModelArtifacts.EngineFiles) -> Bool {
-        if case .mxnet = files { return true }
-        return false
-    }
+    public var format: any ModelFormat { MXNetFormat() }
 
     /// Loads the model and prepares a bound predictor for each batch size the scheduler will
     /// form, `MXNetPredictor.batchSizesToPrepare(upTo: maxBatchSize)`, each run once on zeros so
@@ -56,17 +53,17 @@ public struct MXNetEngine: InferenceEngine {
         return predictor
     }
 
-    /// The checks that need no engine: the parameters file starts with MXNet's magic number,
-    /// the symbol is an MXNet graph, and the signature's inputs are variables of that graph.
-    /// Shared by loading and by `deep-model-export`.
-    public static func validateFiles(_ artifacts: ModelArtifacts) throws(DMSError) {
-        _ = try checkFiles(artifacts)
+    /// For `deep-model-export`, the checks that need no engine library (`checkFiles`), so an
+    /// MXNet model can be packed on a machine without MXNet.
+    public func checkForExport(_ artifacts: ModelArtifacts) throws(DMSError) {
+        _ = try Self.checkFiles(artifacts)
     }
 
-    private static func checkFiles(_ artifacts: ModelArtifacts) throws(DMSError) -> (symbol: MXNetSymbol, symbolName: String, symbolData: Data, parameters: Data) {
-        guard case .mxnet(let symbolURL, let parametersURL) = artifacts.engineFiles else {
-            throw DMSError(.invalidModel, "not an MXNet model")
-        }
+    /// The checks that need no engine: the parameters file starts with MXNet's magic number,
+    /// the symbol is an MXNet graph, and the signature's inputs are variables of that graph.
+    static func checkFiles(_ artifacts: ModelArtifacts) throws(DMSError) -> (symbol: MXNetSymbol, symbolName: String, symbolData: Data, parameters: Data) {
+        let symbolURL = try artifacts.engineFiles.file(MXNetFormat.symbolRole)
+        let parametersURL = try artifacts.engineFiles.file(MXNetFormat.parametersRole)
         try checkParametersSize(parametersURL)
         let symbolData = try read(symbolURL)
         let parameters = try read(parametersURL)

@@ -34,10 +34,7 @@ public struct ONNXEngine: InferenceEngine {
         try ONNXRuntimeLibrary.load(candidates: libraryCandidates, logger: logger).version
     }
 
-    public func canLoad(_ files: ModelArtifacts.EngineFiles) -> Bool {
-        if case .onnx = files { return true }
-        return false
-    }
+    public var format: any ModelFormat { ONNXFormat() }
 
     /// Loads the model and checks it against the signature: the signature must declare every
     /// model input, by name, and nothing else; each declared input and output must exist in
@@ -51,9 +48,7 @@ public struct ONNXEngine: InferenceEngine {
     /// appeared under the first overload). Each other batch size costs such a plan once when it
     /// first runs. A model that fails on zeros is served anyway, with a warning.
     public func load(_ artifacts: ModelArtifacts, maxBatchSize: Int) throws(DMSError) -> any ModelPredictor {
-        guard case .onnx(let model) = artifacts.engineFiles else {
-            throw DMSError(.invalidModel, "not an ONNX model")
-        }
+        let model = try artifacts.engineFiles.file(ONNXFormat.modelRole)
         let library = try ONNXRuntimeLibrary.load(candidates: libraryCandidates, logger: logger)
         let session = try ONNXSession(library: library, model: model, intraOpThreadCount: intraOpThreadCount)
         try Self.check(artifacts.signature, against: session, fileName: model.lastPathComponent)
@@ -80,9 +75,7 @@ public struct ONNXEngine: InferenceEngine {
     /// The signature the `.onnx` file declares about itself (see `readSignature`), for serving it
     /// without `signature.json`.
     public func signature(of files: ModelArtifacts.EngineFiles) throws(DMSError) -> ModelSignature {
-        guard case .onnx(let model) = files else {
-            throw DMSError(.invalidModel, "not an ONNX model")
-        }
+        let model = try files.file(ONNXFormat.modelRole)
         return try Self.readSignature(of: model, libraryCandidates: libraryCandidates, logger: logger)
     }
 

@@ -388,18 +388,10 @@ public final class ModelScheduler: @unchecked Sendable {
     /// Runs one batch on `predictor` and answers its requests. Returns the worker's load for
     /// its next batch.
     private func run(_ batch: [(id: UInt64, inputs: PreparedInputs)], on predictor: any ModelPredictor) -> StateMachine<UInt64>.WorkerLoad {
-        let (assembled, failures) = InputBatch.assemble(batch.map(\.inputs))
-        var results: [UInt64: Result<[Tensor], DMSError>] = [:]
-        for failure in failures { results[batch[failure.index].id] = .failure(failure.error) }
-        if let assembled {
-            condition.withLock { state.engineCallStarted(rows: assembled.rowCount) }
-            do throws(DMSError) {
-                let shares = try assembled.split(try predictor.predict(assembled.tensors))
-                for (member, share) in zip(assembled.members, shares) { results[batch[member.index].id] = .success(share) }
-            } catch {
-                for member in assembled.members { results[batch[member.index].id] = .failure(error) }
-            }
+        let outcomes = PredictionPipeline.run(batch.map(\.inputs), on: predictor) { rows in
+            condition.withLock { state.engineCallStarted(rows: rows) }
         }
+        let results = Dictionary(uniqueKeysWithValues: zip(batch.map(\.id), outcomes))
         let (answers, load) = condition.withLock {
             let ids = batch.map(\.id)
             let (answer, load) = state.finished(ids, succeeded: results.mapValues { if case .success = $0 { true } else { false } })

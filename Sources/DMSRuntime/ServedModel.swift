@@ -1,14 +1,27 @@
 import DMSCore
+import DMSModelStore
 import Synchronization
 
 /// One model the server was asked to serve: its name, where it came from, and once loaded its
-/// signature, service and scheduler.
+/// signature, prediction pipeline and scheduler.
 public final class ServedModel: Sendable {
     /// What a ready model needs to answer requests.
     public struct Loaded: Sendable {
         public var artifacts: ModelArtifacts
-        public var service: any ModelService
+        public var pipeline: PredictionPipeline
         public var scheduler: ModelScheduler
+
+        /// Answers one request: prepares its inputs, runs them on one of the model's workers,
+        /// possibly batched with other requests (unless the queue is full, `deadline` passes
+        /// first or `clientGone` says the client left while it waited), and makes the response
+        /// from this request's share of the outputs.
+        func predict(
+            _ request: PredictionRequest, deadline: ContinuousClock.Instant?, clientGone: (@Sendable () -> Bool)?
+        ) async throws(DMSError) -> PredictionResponse {
+            let inputs = try await pipeline.prepare(request)
+            let outputs = try await scheduler.predict(inputs, deadline: deadline, clientGone: clientGone)
+            return try await pipeline.respond(to: request, with: outputs)
+        }
     }
 
     public let name: String
@@ -18,10 +31,10 @@ public final class ServedModel: Sendable {
     public let requestedSettings: ModelScheduler.Settings
     private let guarded: Mutex<(state: ModelState, loaded: Loaded?)>
 
-    init(name: String, location: ModelLocation, requestedSettings: ModelScheduler.Settings) {
-        self.name = name
-        self.location = location
-        self.requestedSettings = requestedSettings
+    init(_ spec: ModelSpec) {
+        self.name = spec.name
+        self.location = spec.location
+        self.requestedSettings = spec.settings
         self.guarded = Mutex((.loading, nil))
     }
 
@@ -35,20 +48,50 @@ public final class ServedModel: Sendable {
         guarded.withLock { $0.state == .ready ? $0.loaded : nil }
     }
 
-    func markReady(_ loaded: Loaded) {
-        guarded.withLock { $0 = (.ready, loaded) }
+    /// The loaded parts for a request, or the `.unavailable` error that says why there are none.
+    func requireReady() throws(DMSError) -> Loaded {
+        let (state, loaded) = guarded.withLock { ($0.state, $0.state == .ready ? $0.loaded : nil) }
+        if let loaded { return loaded }
+        switch state {
+        case .failed(let reason): throw DMSError(.unavailable, "model '\(name)' failed to load: \(reason)")
+        case .unloading: throw DMSError(.unavailable, "model '\(name)' is shutting down")
+        default: throw DMSError(.unavailable, "model '\(name)' is still loading")
+        }
     }
 
+    /// Moves a loading model to ready. False when it is no longer loading (it was unloaded
+    /// meanwhile): the caller then stops what it loaded.
+    func markReady(_ loaded: Loaded) -> Bool {
+        guarded.withLock { guarded in
+            guard guarded.state == .loading else { return false }
+            guarded = (.ready, loaded)
+            return true
+        }
+    }
+
+    /// Moves a loading model to failed with `reason`; a model unloaded meanwhile stays unloading.
     func markFailed(_ reason: String) {
-        guarded.withLock { $0 = (.failed(reason: reason), nil) }
+        guarded.withLock { guarded in
+            guard guarded.state == .loading else { return }
+            guarded = (.failed(reason: reason), nil)
+        }
     }
 
-    /// Moves a ready model to unloading and hands back its scheduler to stop.
+    /// Moves a ready or loading model to unloading and hands back its scheduler to stop when it
+    /// was ready. A model still loading is stopped by its loader when loading ends; a failed
+    /// model keeps its reason.
     func beginUnloading() -> ModelScheduler? {
         guarded.withLock { guarded in
-            guard guarded.state == .ready else { return nil }
-            guarded.state = .unloading
-            return guarded.loaded?.scheduler
+            switch guarded.state {
+            case .ready:
+                guarded.state = .unloading
+                return guarded.loaded?.scheduler
+            case .loading:
+                guarded.state = .unloading
+                return nil
+            case .failed, .unloading:
+                return nil
+            }
         }
     }
 }

@@ -1,8 +1,8 @@
 import ArgumentParser
 import DMSCore
-import DMSMXNet
-import DMSONNX
+import DMSModelStore
 import DMSRuntime
+import DMSServices
 import Foundation
 import Hummingbird
 import Logging
@@ -17,20 +17,20 @@ public struct BenchCommand: AsyncParsableCommand {
     public init() {}
 }
 
-/// The engine floor: the server's own pipeline for one image model, without HTTP or queues, in
-/// one process with the server's thread settings.
+/// The engine floor: the server's own prediction pipeline (`PredictionPipeline`) for one image
+/// model, without HTTP or queues, in one process with the server's thread settings.
 ///
-/// For each batch size it repeats, on the calling thread, what a worker does for a batch of
-/// that many requests: prepare each request (the service's checks), assemble the batch (decode,
-/// resize and lay out each image into its slot), run the engine, split the outputs and
-/// postprocess each request's share. Prints one JSON object on standard output:
+/// For each batch size it repeats the pipeline's steps for a batch of that many requests:
+/// prepare each request (the service's checks and the signature's), run the batch as a worker
+/// does (decode, resize and lay out each image into its slot, run the engine, split the
+/// outputs), and make each request's response from its share. Prints one JSON object on standard output:
 /// `{"engine", "model", "engine_threads", "max_batch_size", "rss_after_load_mib", "peak_rss_mib", "results":
 /// [{"batch_size", "batches", "images_per_s", "ms_per_batch_p50", "ms_per_image"}], "best"}`,
 /// where `ms_per_image` is the median batch time divided by the batch size, `best` the batch
 /// size with the most images per second, and `rss_after_load_mib` the resident memory once the
 /// model is loaded (and, as in the server, prepared and warmed up for batches up to
 /// `--max-batch-size`), before any measured inference.
-struct FloorCommand: ParsableCommand {
+struct FloorCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(commandName: "floor", abstract: "Measure the engine floor of an image model.")
 
     @Option(help: "The model archive (.model) or folder.")
@@ -51,31 +51,28 @@ struct FloorCommand: ParsableCommand {
     @Option(name: .customLong("max-batch-size"), help: "The largest batch the model is loaded for, as the server's --max-batch-size (the engine prepares and warms up for it).")
     var maxBatchSize: Int = 8
 
-    func run() throws {
+    func run() async throws {
         let sizes = batchSizes.split(separator: ",").compactMap { Int($0.trimmingCharacters(in: .whitespaces)) }
         guard !sizes.isEmpty, sizes.allSatisfy({ $0 > 0 }) else {
             throw ValidationError("--batch-sizes must list positive whole numbers")
         }
         let threads = engineThreads ?? ServerConfiguration.defaultEngineThreads(workers: [1])
         let logger = Logger(label: "deep-model-bench") { StreamLogHandler.standardError(label: $0) }
-        let engines: [any InferenceEngine] = [
-            MXNetEngine(libraryCandidates: MXNetEngine.defaultLibraryCandidates(), threadCount: threads, logger: logger),
-            ONNXEngine(libraryCandidates: ONNXEngine.defaultLibraryCandidates(), intraOpThreadCount: threads, logger: logger),
-        ]
+        let engines = Engines.all(threadCount: threads, logger: logger)
         let imageBytes = try [UInt8](Data(contentsOf: URL(fileURLWithPath: image)))
         do throws(DMSError) {
             let artifacts = try Self.artifacts(of: URL(fileURLWithPath: model), engines: engines)
-            guard let engine = engines.first(where: { $0.canLoad(artifacts.engineFiles) }) else {
-                throw DMSError(.unsupported, "no engine is available for this model's files")
-            }
+            let engine = try engines.engine(for: artifacts.engineFiles)
             let batchable = artifacts.signature.batchesAcrossRequests
             let predictor = try engine.load(artifacts, maxBatchSize: batchable ? maxBatchSize : 1)
-            let service = try BuiltInServices.factory(maxImagePixels: 40_000_000)(artifacts, predictor.description, nil)
+            let pipeline = PredictionPipeline(
+                signature: artifacts.signature,
+                service: try BuiltInServices.factory(maxImagePixels: 40_000_000)(artifacts, predictor.description, nil))
             let loadedRSS = ProcessMemory.residentMiB
             let request = PredictionRequest(parts: [PredictionRequest.Part(name: "input0", bytes: imageBytes, contentType: "image/jpeg")])
             var results: [(batchSize: Int, batches: Int, medianMilliseconds: Double)] = []
             for size in sizes {
-                let timings = try Self.measure(batchSize: size, seconds: seconds, request: request, service: service, predictor: predictor, signature: artifacts.signature)
+                let timings = try await Self.measure(batchSize: size, seconds: seconds, request: request, pipeline: pipeline, predictor: predictor)
                 let median = timings.sorted()[timings.count / 2]
                 results.append((size, timings.count, median))
                 FileHandle.standardError.write(Data("batch \(size): \(timings.count) batches, median \(String(format: "%.2f", median)) ms (\(String(format: "%.2f", median / Double(size))) ms per image)\n".utf8))
@@ -112,48 +109,36 @@ struct FloorCommand: ParsableCommand {
 
     /// The model's artifacts: a folder as it is, an archive unpacked into a temporary folder.
     private static func artifacts(of location: URL, engines: [any InferenceEngine]) throws(DMSError) -> ModelArtifacts {
-        let readSignature: SignatureReader = { files throws(DMSError) in
-            guard let engine = engines.first(where: { $0.canLoad(files) }) else {
-                throw DMSError(.unsupported, "no engine is available for this model's files")
-            }
-            return try engine.signature(of: files)
-        }
         var isDirectory: ObjCBool = false
         if FileManager.default.fileExists(atPath: location.path, isDirectory: &isDirectory), isDirectory.boolValue {
-            return try ModelArchive.locateArtifacts(in: location, readSignature: readSignature)
+            return try ModelArchive.locateArtifacts(in: location, engines: engines)
         }
         let folder = FileManager.default.temporaryDirectory.appendingPathComponent("dms-floor-\(UUID().uuidString)")
         try ModelArchive.unpack(location, to: folder)
-        return try ModelArchive.locateArtifacts(in: folder, readSignature: readSignature)
+        return try ModelArchive.locateArtifacts(in: folder, engines: engines)
     }
 
-    /// Milliseconds per batch of `batchSize` copies of `request`, through the worker's steps,
-    /// after one unmeasured batch.
+    /// Milliseconds per batch of `batchSize` copies of `request` through the pipeline, after one
+    /// unmeasured batch.
     private static func measure(
-        batchSize: Int, seconds: Double, request: PredictionRequest, service: any ModelService, predictor: any ModelPredictor, signature: ModelSignature
-    ) throws(DMSError) -> [Double] {
-        func runBatch() throws(DMSError) {
+        batchSize: Int, seconds: Double, request: PredictionRequest, pipeline: PredictionPipeline, predictor: any ModelPredictor
+    ) async throws(DMSError) -> [Double] {
+        func runBatch() async throws(DMSError) {
             var prepared: [PreparedInputs] = []
             for _ in 0..<batchSize {
-                let inputs = try service.prepare(request)
-                try signature.validate(inputs: inputs)
-                prepared.append(inputs)
+                prepared.append(try await pipeline.prepare(request))
             }
-            let (assembled, failures) = InputBatch.assemble(prepared)
-            if let failure = failures.first { throw failure.error }
-            guard let assembled else { throw DMSError(.internalError, "an empty batch") }
-            let shares = try assembled.split(try predictor.predict(assembled.tensors))
-            for share in shares {
-                _ = try service.postprocess(share, for: request)
+            for outcome in PredictionPipeline.run(prepared, on: predictor) {
+                _ = try await pipeline.respond(to: request, with: try outcome.get())
             }
         }
-        try runBatch()
+        try await runBatch()
         var timings: [Double] = []
         let clock = ContinuousClock()
         let end = clock.now + .milliseconds(Int64(seconds * 1000))
         repeat {
             let start = clock.now
-            try runBatch()
+            try await runBatch()
             let elapsed = clock.now - start
             timings.append(Double(elapsed.components.seconds) * 1000 + Double(elapsed.components.attoseconds) * 1e-15)
         } while clock.now < end

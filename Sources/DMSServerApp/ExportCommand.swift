@@ -1,8 +1,7 @@
 import ArgumentParser
 import DMSCore
-import DMSMXNet
-import DMSONNX
-import DMSRuntime
+import DMSModelStore
+import DMSServices
 import Foundation
 import Logging
 
@@ -10,8 +9,8 @@ import Logging
 ///
 /// The folder must hold `signature.json`, exactly one `*-symbol.json` and exactly one
 /// `*.params` (MXNet), or one `*.onnx` with an optional `signature.json` (ONNX); `synset.txt` and
-/// any other files are packed too. MXNet files are checked without the engine, ONNX models are
-/// loaded into ONNX Runtime and checked against their signature. The files are checked with the
+/// any other files are packed too. Each engine checks its models (`checkForExport`): MXNet files
+/// without the engine, ONNX models loaded into ONNX Runtime and checked against their signature. The files are checked with the
 /// same code the server loads them with, and a `MANIFEST.json` is written into the archive (the
 /// folder is left untouched).
 public struct ExportCommand: ParsableCommand {
@@ -63,32 +62,23 @@ public struct ExportCommand: ParsableCommand {
             throw ValidationError("\(destination.path) exists; use --force to overwrite it")
         }
         do {
-            let logger = Logger(label: "deep-model-export")
-            let onnx = ONNXEngine(libraryCandidates: ONNXEngine.defaultLibraryCandidates(), logger: logger)
-            let artifacts = try ModelArchive.locateArtifacts(in: folder, isExportSource: true) { files throws(DMSError) in
-                try onnx.signature(of: files)
-            }
-            let engineVersion: String?
-            switch artifacts.engineFiles {
-            case .mxnet:
-                try MXNetEngine.validateFiles(artifacts)
-                engineVersion = Self.versionIfInstalled(MXNetEngine(libraryCandidates: MXNetEngine.defaultLibraryCandidates(), logger: logger))
-            case .onnx:
-                _ = try onnx.load(artifacts)
-                engineVersion = try onnx.version()
-            }
+            let engines = Engines.all(threadCount: ProcessInfo.processInfo.activeProcessorCount, logger: Logger(label: "deep-model-export"))
+            let artifacts = try ModelArchive.locateArtifacts(in: folder, isExportSource: true, engines: engines)
+            let engine = try engines.engine(for: artifacts.engineFiles)
+            try engine.checkForExport(artifacts)
             try FileManager.default.createDirectory(at: outputFolder, withIntermediateDirectories: true)
             let hasSignatureFile = FileManager.default.fileExists(atPath: folder.appendingPathComponent("signature.json").path)
-            try ModelArchiveWriter.write(folder: folder, manifest: manifest(for: artifacts, engineVersion: engineVersion, hasSignatureFile: hasSignatureFile), to: destination)
+            let manifest = manifest(for: artifacts, engine: engine, engineVersion: Self.versionIfInstalled(engine), hasSignatureFile: hasSignatureFile)
+            try ModelArchiveWriter.write(folder: folder, manifest: manifest, to: destination)
         } catch let error as DMSError {
             throw ValidationError("\(modelPath): \(error.message)")
         }
         print("wrote \(destination.path)")
     }
 
-    /// The engine library's version, or nil when the library is not installed: MXNet models are
-    /// checked without the engine, so packing one does not need it.
-    private static func versionIfInstalled(_ engine: some InferenceEngine) -> String? {
+    /// The engine library's version, or nil when the library is not installed: an engine may
+    /// check its models without its library (MXNet does), so packing one does not need it.
+    private static func versionIfInstalled(_ engine: any InferenceEngine) -> String? {
         do {
             return try engine.version()
         } catch {
@@ -97,26 +87,16 @@ public struct ExportCommand: ParsableCommand {
         }
     }
 
-    /// The archive's `MANIFEST.json`: what a later reader needs to find the model's files and
-    /// know how it was made, including the version of the engine library that checked it. An
-    /// ONNX model without `signature.json` records none; the server reads the signature from the
-    /// model.
-    private func manifest(for artifacts: ModelArtifacts, engineVersion: String?, hasSignatureFile: Bool) -> JSONValue {
+    /// The archive's `MANIFEST.json`: what a later reader needs to find the model's files (its
+    /// format and each file by the format's roles) and know how it was made, including the
+    /// version of the engine library that checked it. An ONNX model without `signature.json`
+    /// records none; the server reads the signature from the model.
+    private func manifest(for artifacts: ModelArtifacts, engine: any InferenceEngine, engineVersion: String?, hasSignatureFile: Bool) -> JSONValue {
         let service = serviceFilePath.flatMap { BuiltInServices.canonicalName(URL(fileURLWithPath: $0).lastPathComponent) }
             ?? BuiltInServices.defaultService(for: artifacts.signature)
-        let engine: JSONValue
-        var model: [(key: String, value: JSONValue)] = [("Model Name", .string(modelName))]
-        switch artifacts.engineFiles {
-        case .mxnet(let symbol, let parameters):
-            engine = .object([("Name", .string("MXNet"))] + (engineVersion.map { [("Version", .string($0))] } ?? []))
-            model += [
-                ("Model Format", .string("MXNet-Symbolic")),
-                ("Symbol", .string(symbol.lastPathComponent)),
-                ("Parameters", .string(parameters.lastPathComponent)),
-            ]
-        case .onnx(let file):
-            engine = .object([("Name", .string("ONNX Runtime"))] + (engineVersion.map { [("Version", .string($0))] } ?? []))
-            model += [("Model Format", .string("ONNX")), ("Model File", .string(file.lastPathComponent))]
+        var model: [(key: String, value: JSONValue)] = [("Model Name", .string(modelName)), ("Model Format", .string(engine.format.name))]
+        for role in engine.format.fileRoles {
+            if let file = artifacts.engineFiles.files[role] { model.append((role, .string(file.lastPathComponent))) }
         }
         if hasSignatureFile {
             model.append(("Signature", .string("signature.json")))
@@ -125,7 +105,7 @@ public struct ExportCommand: ParsableCommand {
         return .object([
             ("Model Archive Version", .string("1.0")),
             ("Created By", .object([("Tool", .string("deep-model-export"))])),
-            ("Engine", engine),
+            ("Engine", .object([("Name", .string(engine.name))] + (engineVersion.map { [("Version", .string($0))] } ?? []))),
             ("Model", .object(model)),
         ])
     }

@@ -1,15 +1,16 @@
 import AsyncHTTPClient
 import DMSCore
 import DMSHTTP
-import DMSMXNet
-import DMSONNX
+import DMSModelStore
 import DMSRuntime
+import DMSServices
 import Foundation
 import Hummingbird
 import Logging
 import ServiceLifecycle
 
-/// The whole server, assembled from a configuration: engines, model repository, REST surface.
+/// The whole server, assembled from a configuration: engines, model registry and loader, REST
+/// surface.
 ///
 /// `run()` loads every model first (fail fast: a model that does not load stops the start
 /// unless `allowModelFailures`), then serves until SIGTERM or SIGINT, when it stops accepting,
@@ -41,24 +42,22 @@ public struct ModelServer: Sendable {
         let store = ModelStore(root: configuration.modelStore, downloadSettings: configuration.downloads)
         let storeLock = ModelStoreLock.acquire(store, logger: logger)
         defer { withExtendedLifetime(storeLock) {} }
-        let repository = ModelRepository(
-            specs: configuration.models,
+        let registry = ModelRegistry()
+        for spec in configuration.models { try registry.add(spec) }
+        let loader = ModelLoader(
             store: store,
-            engines: [
-                MXNetEngine(libraryCandidates: MXNetEngine.defaultLibraryCandidates(), threadCount: configuration.engineThreads, logger: logger),
-                ONNXEngine(libraryCandidates: ONNXEngine.defaultLibraryCandidates(), intraOpThreadCount: configuration.engineThreads, logger: logger),
-            ],
+            engines: Engines.all(threadCount: configuration.engineThreads, logger: logger),
             requestedService: configuration.service,
             makeService: BuiltInServices.factory(maxImagePixels: configuration.maxImagePixels))
         let routes = ModelServerRoutes(
-            repository: repository,
+            registry: registry,
             configuration: HTTPConfiguration(maxBodyBytes: configuration.maxRequestBytes, advertisedHost: "\(configuration.host):\(configuration.port)"))
         let logger = self.logger
         var app = Application(
             router: routes.makeRouter(),
             server: .http1(configuration: .init(additionalChannelHandlers: [ClientConnectionWatcher()])),
             configuration: .init(address: .hostname(configuration.host, port: configuration.port), serverName: nil),
-            services: [RepositoryShutdownService(repository: repository)],
+            services: [RegistryShutdownService(registry: registry)],
             onServerRunning: { channel in
                 let port = channel.localAddress?.port ?? 0
                 let host = "\(configuration.host):\(port)"
@@ -70,13 +69,13 @@ public struct ModelServer: Sendable {
             },
             logger: logger)
         app.beforeServerStarts { [self] in
-            let failures = try await cancelWhenGracefulShutdown { await loadModels(repository) }
+            let failures = try await cancelWhenGracefulShutdown { await loadModels(into: registry, with: loader) }
             if Task.isShuttingDownGracefully {
-                await repository.unloadAll()
+                await registry.unloadAll()
                 throw StoppedWhileLoading()
             }
             if !failures.isEmpty && !configuration.allowModelFailures {
-                await repository.unloadAll()
+                await registry.unloadAll()
                 throw ModelLoadFailure(failures: failures)
             }
         }
@@ -96,11 +95,11 @@ extension ModelServer {
     /// timeout, so a server that stops sending fails the download instead of hanging the start.
     /// Connecting is bounded too (at most 10 s): the client retries a refused connection until
     /// then, which would otherwise delay the fallback to a cached copy.
-    fileprivate func loadModels(_ repository: ModelRepository) async -> [(model: String, reason: String)] {
+    fileprivate func loadModels(into registry: ModelRegistry, with loader: ModelLoader) async -> [(model: String, reason: String)] {
         let stall = configuration.downloads.stallTimeout
         let timeout = HTTPClient.Configuration.Timeout(connect: min(stall, .seconds(10)), read: stall)
         let httpClient = HTTPClient(eventLoopGroupProvider: .singleton, configuration: HTTPClient.Configuration(timeout: timeout))
-        let failures = await repository.loadAll(httpClient: httpClient, logger: logger)
+        let failures = await loader.loadAll(registry, httpClient: httpClient, logger: logger)
         try? await httpClient.shutdown()
         return failures
     }
@@ -108,11 +107,11 @@ extension ModelServer {
 
 /// Waits for graceful shutdown, then drains and unloads every model. Listed before the HTTP
 /// server in the service group, so it stops after the server has finished its requests.
-struct RepositoryShutdownService: Service {
-    let repository: ModelRepository
+struct RegistryShutdownService: Service {
+    let registry: ModelRegistry
 
     func run() async throws {
         try? await gracefulShutdown()
-        await repository.unloadAll()
+        await registry.unloadAll()
     }
 }

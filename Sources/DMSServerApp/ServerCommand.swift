@@ -1,7 +1,9 @@
 import ArgumentParser
 import DMSCore
 import DMSLogging
+import DMSModelStore
 import DMSRuntime
+import DMSServices
 import Foundation
 import Logging
 
@@ -139,7 +141,7 @@ public struct ServerCommand: AsyncParsableCommand {
         let settings = try schedulingSettings(modelNames: pairs.map(\.name))
         let configuration = try ServerConfiguration(
             models: pairs.map { pair throws(DMSError) in
-                ModelRepository.ModelSpec(name: pair.name, location: try ModelLocation(parsing: pair.location), settings: settings(pair.name))
+                ModelSpec(name: pair.name, location: try ModelLocation(parsing: pair.location), settings: settings(pair.name))
             },
             service: service.flatMap(BuiltInServices.canonicalName),
             host: host,

@@ -1,10 +1,11 @@
+import DMSModelStore
 import DMSRuntime
 import Foundation
 
 /// Everything that decides how one server runs, gathered from the command line.
 public struct ServerConfiguration: Sendable {
     /// The models to serve, in order.
-    public var models: [ModelRepository.ModelSpec]
+    public var models: [ModelSpec]
     /// The built-in service every model uses, or nil to choose per model.
     public var service: String?
     public var host: String
@@ -29,7 +30,7 @@ public struct ServerConfiguration: Sendable {
     }
 
     public init(
-        models: [ModelRepository.ModelSpec], service: String? = nil, host: String = "127.0.0.1", port: Int = 8080,
+        models: [ModelSpec], service: String? = nil, host: String = "127.0.0.1", port: Int = 8080,
         modelStore: URL = ModelStore.defaultRoot, maxRequestBytes: Int = 10 << 20, maxImagePixels: Int = 40_000_000,
         allowModelFailures: Bool = false, downloads: DownloadSettings = DownloadSettings(),
         engineThreads: Int = ServerConfiguration.defaultEngineThreads(workers: [1])

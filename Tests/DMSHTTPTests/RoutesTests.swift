@@ -1,4 +1,5 @@
 import DMSCore
+import DMSModelStore
 import DMSRuntime
 import Foundation
 import Hummingbird
@@ -7,17 +8,14 @@ import Testing
 
 @testable import DMSHTTP
 
-/// The REST routes over a repository whose one model never loads (no engine is involved):
+/// The REST routes over a registry whose one model never loads (no engine is involved):
 /// every answer that does not need a model, and every refusal, as a client sees it.
 @Suite("REST routes")
 struct RoutesTests {
     private func withServer(_ test: @escaping @Sendable (any TestClientProtocol) async throws -> Void) async throws {
-        let repository = ModelRepository(
-            specs: [.init(name: "m", location: .file(URL(fileURLWithPath: "/nowhere/m.model")))],
-            store: ModelStore(root: FileManager.default.temporaryDirectory.appendingPathComponent("dms-routes-\(UUID().uuidString)")),
-            engines: [], requestedService: nil,
-            makeService: { _, _, _ throws(DMSError) in throw DMSError(.internalError, "no service in these tests") })
-        let routes = ModelServerRoutes(repository: repository, configuration: HTTPConfiguration(maxBodyBytes: 1000))
+        let registry = ModelRegistry()
+        try registry.add(ModelSpec(name: "m", location: .file(URL(fileURLWithPath: "/nowhere/m.model"))))
+        let routes = ModelServerRoutes(registry: registry, configuration: HTTPConfiguration(maxBodyBytes: 1000))
         let app = Application(router: routes.makeRouter(), configuration: .init(address: .hostname("127.0.0.1", port: 0)))
         try await app.test(.live, test)
     }

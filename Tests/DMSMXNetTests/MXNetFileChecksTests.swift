@@ -20,10 +20,10 @@ struct MXNetFileChecksTests {
         let parametersURL = folder.appendingPathComponent("m-0000.params")
         try? Data(symbol.utf8).write(to: symbolURL)
         try? parameters.write(to: parametersURL)
-        try MXNetEngine.validateFiles(
+        try MXNetEngine.checkFiles(
             ModelArtifacts(
                 directory: folder, signature: signature ?? self.signature,
-                engineFiles: .mxnet(symbol: symbolURL, parameters: parametersURL), labels: nil, manifestService: nil))
+                engineFiles: MXNetFormat.files(symbol: symbolURL, parameters: parametersURL), labels: nil, manifestService: nil))
     }
 
     private func expectRefusal(_ fragment: String, symbol: String? = nil, parameters: Data? = nil, signature: ModelSignature? = nil) {
@@ -58,9 +58,9 @@ struct MXNetFileChecksTests {
         try handle.truncate(atOffset: 1 << 31)
         try handle.close()
         let artifacts = ModelArtifacts(
-            directory: folder, signature: signature, engineFiles: .mxnet(symbol: symbolURL, parameters: parametersURL), labels: nil,
+            directory: folder, signature: signature, engineFiles: MXNetFormat.files(symbol: symbolURL, parameters: parametersURL), labels: nil,
             manifestService: nil)
-        let error = #expect(throws: DMSError.self) { try MXNetEngine.validateFiles(artifacts) }
+        let error = #expect(throws: DMSError.self) { try MXNetEngine.checkFiles(artifacts) }
         #expect(error?.code == .invalidModel)
         #expect(error?.message.contains("2147483648 bytes") == true, "\(error?.message ?? "")")
         #expect(error?.message.contains("C int") == true)

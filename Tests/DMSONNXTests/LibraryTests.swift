@@ -12,7 +12,7 @@ extension ONNXTests {
         private static let artifacts = ModelArtifacts(
             directory: URL(fileURLWithPath: "/tmp"),
             signature: ONNXTests.signature(inputs: [.init(name: "x", shape: [0, 3])], outputs: [.init(name: "y", shape: [0, 3])]),
-            engineFiles: .onnx(ONNXTests.model("affine.onnx")), labels: nil, manifestService: nil)
+            engineFiles: ONNXFormat.files(model: ONNXTests.model("affine.onnx")), labels: nil, manifestService: nil)
 
         @Test func aMissingLibraryIsAClearLoadError() {
             let engine = ONNXEngine(libraryCandidates: ["/nowhere/libonnxruntime.so", "/also/not/here.so"], logger: ONNXTests.logger)

@@ -51,16 +51,16 @@ extension ONNXTests {
 
         @Test func aSignatureReadFromTheModelLoadsIt() throws {
             let url = ONNXTests.model("every_type.onnx")
-            let signature = try ONNXTests.engine.signature(of: .onnx(url))
+            let signature = try ONNXTests.engine.signature(of: ONNXFormat.files(model: url))
             #expect(signature == (try ONNXEngine.readSignature(of: url, logger: ONNXTests.logger)))
             let predictor = try ONNXTests.load("every_type.onnx", signature)
             #expect(predictor.description.outputNames == ["neg_d", "neg_i8", "neg_i16", "neg_i32", "not_flag"])
         }
 
         @Test func refusesModelsWithTensorsDMSCannotHold() {
-            ONNXTests.expectError(.invalidModel, ["not an ONNX model"]) {
+            ONNXTests.expectError(.invalidModel, ["MXNet-Symbolic files have no 'Model File'"]) {
                 let url = ONNXTests.model("affine.onnx")
-                _ = try ONNXTests.engine.signature(of: .mxnet(symbol: url, parameters: url))
+                _ = try ONNXTests.engine.signature(of: .init(format: "MXNet-Symbolic", files: ["Symbol": url, "Parameters": url]))
             }
             ONNXTests.expectError(.invalidModel, ["string_input.onnx: input 'text' holds STRING elements", "FP32"]) {
                 _ = try ONNXEngine.readSignature(of: ONNXTests.model("string_input.onnx"), logger: ONNXTests.logger)

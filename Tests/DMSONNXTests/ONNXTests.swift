@@ -30,7 +30,7 @@ struct ONNXTests {
     static func load(_ fileName: String, _ signature: ModelSignature) throws(DMSError) -> any ModelPredictor {
         let url = model(fileName)
         return try engine.load(
-            ModelArtifacts(directory: url.deletingLastPathComponent(), signature: signature, engineFiles: .onnx(url), labels: nil, manifestService: nil))
+            ModelArtifacts(directory: url.deletingLastPathComponent(), signature: signature, engineFiles: ONNXFormat.files(model: url), labels: nil, manifestService: nil))
     }
 
     /// Expects `body` to fail with `code` and a message that contains every fragment.

@@ -58,7 +58,7 @@ extension ONNXTests {
             let file = folder.appendingPathComponent("model.onnx")
             try Data("PK\u{3}\u{4} a zip, not a model".utf8).write(to: file)
             let artifacts = ModelArtifacts(
-                directory: folder, signature: ONNXTests.signature(inputs: [Self.a], outputs: [Self.sum]), engineFiles: .onnx(file), labels: nil,
+                directory: folder, signature: ONNXTests.signature(inputs: [Self.a], outputs: [Self.sum]), engineFiles: ONNXFormat.files(model: file), labels: nil,
                 manifestService: nil)
             ONNXTests.expectError(.invalidModel, ["model.onnx: ONNX Runtime cannot load the model", "Protobuf parsing failed", "ORT_INVALID_PROTOBUF"]) {
                 _ = try ONNXTests.engine.load(artifacts)
@@ -70,8 +70,8 @@ extension ONNXTests {
 
         @Test func loadsOnlyONNXFiles() {
             let url = URL(fileURLWithPath: "/nowhere/m-symbol.json")
-            #expect(ONNXTests.engine.canLoad(.onnx(url)))
-            #expect(!ONNXTests.engine.canLoad(.mxnet(symbol: url, parameters: url)))
+            #expect(ONNXTests.engine.canLoad(ONNXFormat.files(model: url)))
+            #expect(!ONNXTests.engine.canLoad(.init(format: "MXNet-Symbolic", files: ["Symbol": url, "Parameters": url])))
             #expect(ONNXTests.engine.name == "ONNX Runtime")
         }
     }

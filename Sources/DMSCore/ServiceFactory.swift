@@ -1,12 +1,6 @@
-import DMSCore
-
 /// Builds the service that pre- and post-processes requests for one loaded model.
 ///
 /// The server app supplies it, so the runtime needs to know no service: it passes the model's
 /// artifacts, what the engine learned while loading, and the service the user asked for with
 /// `--service` (or nil for the default by the signature's `input_type`).
 public typealias ServiceFactory = @Sendable (_ artifacts: ModelArtifacts, _ description: PredictorDescription, _ requestedService: String?) throws(DMSError) -> any ModelService
-
-/// Reads a signature from a model file that describes itself (ONNX), for models served without
-/// a `signature.json`. The server app supplies it from the engine that can read the format.
-public typealias SignatureReader = @Sendable (_ files: ModelArtifacts.EngineFiles) throws(DMSError) -> ModelSignature

@@ -1,4 +1,4 @@
-@testable import DMSRuntime
+@testable import DMSModelStore
 import Foundation
 import Testing
 

@@ -1,19 +1,19 @@
 import DMSCore
 import Foundation
 
-/// The parts of an archive's `MANIFEST.json` the server uses: the file names of the model's
-/// pieces and the service the archive asks for.
+/// The parts of an archive's `MANIFEST.json` the server uses: the model's format and the file
+/// names of its pieces, its signature file, and the service the archive asks for.
 ///
 /// Seed-era archives write `{"Model": {"Symbol": …, "Parameters": …, "Signature": …,
-/// "Service": "mxnet_vision_service.py", …}, …}`; the service name is kept without `.py`.
+/// "Service": "mxnet_vision_service.py", …}, …}`; `deep-model-export` adds `Model Format` and
+/// the keys of its format's files (`ModelFormat.fileRoles`). The service name is kept without
+/// `.py`.
 struct ModelManifest {
-    var symbolFile: String?
-    var parametersFile: String?
+    var modelFormat: String?
     var signatureFile: String?
-    /// The one file of a single-file model format (ONNX), written by `deep-model-export` as
-    /// `Model.Model File`.
-    var modelFile: String?
     var serviceName: String?
+    /// The `Model` object, whose keys name the model's files by role.
+    private var model: [String: Any]
 
     init(contentsOf url: URL) throws(DMSError) {
         let object: Any
@@ -25,14 +25,26 @@ struct ModelManifest {
         guard let root = object as? [String: Any] else {
             throw DMSError(.invalidModel, "MANIFEST.json: the top level must be a JSON object")
         }
-        let model = root["Model"] as? [String: Any] ?? [:]
-        symbolFile = try Self.fileName(model["Symbol"], field: "Model.Symbol")
-        parametersFile = try Self.fileName(model["Parameters"], field: "Model.Parameters")
+        model = root["Model"] as? [String: Any] ?? [:]
+        if let format = model["Model Format"] {
+            guard let format = format as? String, !format.isEmpty else {
+                throw DMSError(.invalidModel, "MANIFEST.json: Model.Model Format must be a format name")
+            }
+            modelFormat = format
+        }
         signatureFile = try Self.fileName(model["Signature"], field: "Model.Signature")
-        modelFile = try Self.fileName(model["Model File"], field: "Model.Model File")
         if let service = try Self.fileName(model["Service"], field: "Model.Service") {
             serviceName = service.hasSuffix(".py") ? String(service.dropLast(3)) : service
         }
+    }
+
+    /// The file names the manifest gives for `roles` (a format's `fileRoles`), by role.
+    func fileNames(forRoles roles: [String]) throws(DMSError) -> [String: String] {
+        var names: [String: String] = [:]
+        for role in roles {
+            if let name = try Self.fileName(model[role], field: "Model.\(role)") { names[role] = name }
+        }
+        return names
     }
 
     /// A plain file name inside the archive; anything with a path separator is refused so a

@@ -124,15 +124,16 @@ public enum ModelArchive {
     /// Finds the model files in an unpacked archive folder and reads its signature, labels and
     /// manifest. Errors name the file and the problem.
     ///
-    /// The engine follows the files (or the manifest's names): `*-symbol.json` + `*.params` is
-    /// MXNet, one `*.onnx` is ONNX Runtime. An ONNX model without `signature.json` gets its
-    /// signature from the model itself through `readSignature`.
+    /// The engine is the one whose format the manifest's `Model Format` names, else the first of
+    /// `engines` whose format recognises the folder's files (`ModelFormat.locate`), formats whose
+    /// files the manifest names first. A model without `signature.json` gets its signature from
+    /// its engine when its format describes itself (ONNX).
     ///
     /// With `isExportSource`, the folder is a user's model folder about to be packed: it is read
     /// as it is (no descent into a single subfolder) and a `MANIFEST.json` in it is ignored,
     /// since the export writes its own.
     public static func locateArtifacts(
-        in directory: URL, isExportSource: Bool = false, readSignature: SignatureReader? = nil
+        in directory: URL, isExportSource: Bool = false, engines: [any InferenceEngine]
     ) throws(DMSError) -> ModelArtifacts {
         let root = isExportSource ? directory : try modelRoot(directory)
         let names = try fileNames(in: root)
@@ -144,16 +145,13 @@ public enum ModelArchive {
                 "MANIFEST.json names the custom Python service '\(service)'; custom services must be written for this server, so this archive is not served with a built-in service")
         }
         let signatureName = manifest?.signatureFile ?? "signature.json"
-        let mayDescribeItself = readSignature != nil && (manifest?.modelFile != nil || names.contains { $0.hasSuffix(".onnx") })
-        guard names.contains(signatureName) || mayDescribeItself else {
-            throw DMSError(.invalidModel, "the model has no '\(signatureName)'")
-        }
-        let engineFiles = try locateEngineFiles(root: root, names: names, manifest: manifest)
+        let (engine, engineFiles) = try recognise(
+            root: root, names: names, manifest: manifest, engines: engines, missingSignature: names.contains(signatureName) ? nil : signatureName)
         let signature: ModelSignature
         if names.contains(signatureName) {
             signature = try readSignatureFile(root.appendingPathComponent(signatureName))
-        } else if case .onnx = engineFiles, let readSignature {
-            signature = try readSignature(engineFiles)
+        } else if engine.format.describesItself {
+            signature = try engine.signature(of: engineFiles)
         } else {
             throw DMSError(.invalidModel, "the model has no '\(signatureName)'")
         }
@@ -164,47 +162,58 @@ public enum ModelArchive {
         return ModelArtifacts(directory: root, signature: signature, engineFiles: engineFiles, labels: labels, manifestService: manifest?.serviceName)
     }
 
-    /// The artifacts of a bare `.onnx` file: its signature from `NAME.signature.json` beside it,
-    /// else from the model itself; labels from `NAME.synset.txt` beside it, if any.
-    public static func bareONNXArtifacts(_ file: URL, readSignature: SignatureReader) throws(DMSError) -> ModelArtifacts {
+    /// The artifacts of a model that is one file (a bare `.onnx`, see
+    /// `ModelFormat.singleFileExtension`), or nil when no engine serves such files: its signature
+    /// from `NAME.signature.json` beside it, else from the model itself; labels from
+    /// `NAME.synset.txt` beside it, if any.
+    public static func singleFileArtifacts(_ file: URL, engines: [any InferenceEngine]) throws(DMSError) -> ModelArtifacts? {
+        let fileExtension = file.pathExtension.lowercased()
+        guard let engine = engines.first(where: { $0.format.singleFileExtension == fileExtension }),
+            let engineFiles = try engine.format.locate(in: file.deletingLastPathComponent(), names: [file.lastPathComponent], manifestNames: [:])
+        else { return nil }
         let stem = file.deletingPathExtension().lastPathComponent
         let folder = file.deletingLastPathComponent()
         let signatureFile = folder.appendingPathComponent("\(stem).signature.json")
         let synsetFile = folder.appendingPathComponent("\(stem).synset.txt")
         let signature =
             FileManager.default.fileExists(atPath: signatureFile.path)
-            ? try readSignatureFile(signatureFile) : try readSignature(.onnx(file))
+            ? try readSignatureFile(signatureFile) : try engine.signature(of: engineFiles)
         let labels = FileManager.default.fileExists(atPath: synsetFile.path) ? try readLabels(synsetFile) : nil
-        return ModelArtifacts(directory: folder, signature: signature, engineFiles: .onnx(file), labels: labels, manifestService: nil)
+        return ModelArtifacts(directory: folder, signature: signature, engineFiles: engineFiles, labels: labels, manifestService: nil)
     }
 
-    private static func locateEngineFiles(root: URL, names: [String], manifest: ModelManifest?) throws(DMSError) -> ModelArtifacts.EngineFiles {
-        let onnxName = manifest?.modelFile ?? (names.contains { $0.hasSuffix("-symbol.json") } ? nil : names.first { $0.hasSuffix(".onnx") })
-        if let onnxName {
-            guard names.filter({ $0.hasSuffix(".onnx") }).count <= 1 || manifest?.modelFile != nil else {
-                throw DMSError(.invalidModel, "the model has several .onnx files; exactly one is expected")
+    /// The engine for the model in `root` and its files there (see `locateArtifacts`).
+    /// `missingSignature` names the signature file when the folder lacks it, for the error of a
+    /// folder that holds no model at all.
+    private static func recognise(
+        root: URL, names: [String], manifest: ModelManifest?, engines: [any InferenceEngine], missingSignature: String?
+    ) throws(DMSError) -> (any InferenceEngine, ModelArtifacts.EngineFiles) {
+        func manifestNames(_ engine: any InferenceEngine) throws(DMSError) -> [String: String] {
+            try manifest?.fileNames(forRoles: engine.format.fileRoles) ?? [:]
+        }
+        if let declared = manifest?.modelFormat {
+            guard let engine = engines.first(where: { $0.format.name == declared }) else {
+                throw DMSError(
+                    .unsupported,
+                    "MANIFEST.json: the model format '\(declared)' is not one this server reads (\(engines.map(\.format.name).joined(separator: ", ")))")
             }
-            guard names.contains(onnxName) else {
-                throw DMSError(.invalidModel, "the model has no '\(onnxName)'")
+            guard let files = try engine.format.locate(in: root, names: names, manifestNames: try manifestNames(engine)) else {
+                throw DMSError(.invalidModel, "MANIFEST.json says \(declared), but the model has no \(engine.format.expectedFiles)")
             }
-            return .onnx(root.appendingPathComponent(onnxName))
+            return (engine, files)
         }
-        let symbolName: String
-        if let named = manifest?.symbolFile {
-            symbolName = named
-        } else {
-            symbolName = try single(names, suffix: "-symbol.json", what: "symbol")
+        var candidates: [(engine: any InferenceEngine, manifestNames: [String: String])] = []
+        for engine in engines { candidates.append((engine, try manifestNames(engine))) }
+        let ordered = candidates.filter { !$0.manifestNames.isEmpty } + candidates.filter { $0.manifestNames.isEmpty }
+        for candidate in ordered {
+            if let files = try candidate.engine.format.locate(in: root, names: names, manifestNames: candidate.manifestNames) {
+                return (candidate.engine, files)
+            }
         }
-        let parametersName: String
-        if let named = manifest?.parametersFile {
-            parametersName = named
-        } else {
-            parametersName = try single(names, suffix: ".params", what: "parameters")
-        }
-        for required in [symbolName, parametersName] where !names.contains(required) {
-            throw DMSError(.invalidModel, "the model has no '\(required)'")
-        }
-        return .mxnet(symbol: root.appendingPathComponent(symbolName), parameters: root.appendingPathComponent(parametersName))
+        let missing = missingSignature.map { "no '\($0)' and " } ?? ""
+        throw DMSError(
+            .invalidModel,
+            "the model has \(missing)no files an engine of this server reads; expected \(engines.map(\.format.expectedFiles).joined(separator: " or "))")
     }
 
     private static func readSignatureFile(_ url: URL) throws(DMSError) -> ModelSignature {
@@ -237,18 +246,6 @@ public enum ModelArchive {
         } catch {
             throw DMSError(.invalidModel, "cannot list \(directory.path): \(error)", cause: error)
         }
-    }
-
-    private static func single(_ names: [String], suffix: String, what: String) throws(DMSError) -> String {
-        let matches = names.filter { $0.hasSuffix(suffix) }
-        guard matches.count == 1 else {
-            throw DMSError(
-                .invalidModel,
-                matches.isEmpty
-                    ? "the model has no \(what) file (*\(suffix))"
-                    : "the model has \(matches.count) \(what) files (\(matches.joined(separator: ", "))); exactly one is expected")
-        }
-        return matches[0]
     }
 
     private static func readLabels(_ url: URL) throws(DMSError) -> [String] {

@@ -1,8 +1,10 @@
 import DMSCore
+import DMSMXNet
+import DMSONNX
 import Foundation
 import Testing
 
-@testable import DMSRuntime
+@testable import DMSModelStore
 
 @Suite("model archives")
 struct ModelArchiveTests {
@@ -22,10 +24,10 @@ struct ModelArchiveTests {
     @Test func unpacksAndLocatesAWellFormedArchive() throws {
         let (folder, target) = try unpack(.model())
         defer { folder.remove() }
-        let artifacts = try ModelArchive.locateArtifacts(in: target)
+        let artifacts = try ModelArchive.locateArtifacts(in: target, engines: FormatOnlyEngine.serverFormats())
         #expect(artifacts.signature.inputs[0].shape == [0, 1, 8, 8])
         #expect(artifacts.labels == ["zero", "one", "two"])
-        #expect(artifacts.engineFiles == .mxnet(symbol: target.appendingPathComponent("digits-symbol.json"), parameters: target.appendingPathComponent("digits-0000.params")))
+        #expect(artifacts.engineFiles == MXNetFormat.files(symbol: target.appendingPathComponent("digits-symbol.json"), parameters: target.appendingPathComponent("digits-0000.params")))
         #expect(artifacts.manifestService == nil)
     }
 
@@ -34,7 +36,7 @@ struct ModelArchiveTests {
         fixture.entries.append(("__MACOSX/resnet-18/._signature.json", .file(Data([0, 1, 2]))))
         let (folder, target) = try unpack(fixture)
         defer { folder.remove() }
-        let artifacts = try ModelArchive.locateArtifacts(in: target)
+        let artifacts = try ModelArchive.locateArtifacts(in: target, engines: FormatOnlyEngine.serverFormats())
         #expect(artifacts.directory.lastPathComponent == "resnet-18")
         #expect(!FileManager.default.fileExists(atPath: target.appendingPathComponent("__MACOSX").path))
     }
@@ -78,13 +80,13 @@ struct ModelArchiveTests {
         noSymbol.entries.remove(at: 1)
         let (folder1, target1) = try unpack(noSymbol)
         defer { folder1.remove() }
-        #expect { try ModelArchive.locateArtifacts(in: target1) } throws: { ($0 as? DMSError)?.message.contains("no symbol file") == true }
+        #expect { try ModelArchive.locateArtifacts(in: target1, engines: FormatOnlyEngine.serverFormats()) } throws: { ($0 as? DMSError)?.message.contains("no symbol file") == true }
 
         var twoParams = ArchiveFixture.model()
         twoParams.entries.append(("other-0001.params", .file(ArchiveFixture.parameters)))
         let (folder2, target2) = try unpack(twoParams)
         defer { folder2.remove() }
-        #expect { try ModelArchive.locateArtifacts(in: target2) } throws: { ($0 as? DMSError)?.message.contains("exactly one") == true }
+        #expect { try ModelArchive.locateArtifacts(in: target2, engines: FormatOnlyEngine.serverFormats()) } throws: { ($0 as? DMSError)?.message.contains("exactly one") == true }
     }
 
     @Test func followsTheManifestAndRefusesCustomServices() throws {
@@ -92,13 +94,13 @@ struct ModelArchiveTests {
         stock.entries.append(("MANIFEST.json", .file(Data(#"{"Model": {"Service": "mxnet_vision_service.py", "Symbol": "digits-symbol.json", "Parameters": "digits-0000.params", "Signature": "signature.json"}}"#.utf8))))
         let (folder1, target1) = try unpack(stock)
         defer { folder1.remove() }
-        #expect(try ModelArchive.locateArtifacts(in: target1).manifestService == "mxnet_vision_service")
+        #expect(try ModelArchive.locateArtifacts(in: target1, engines: FormatOnlyEngine.serverFormats()).manifestService == "mxnet_vision_service")
 
         var custom = ArchiveFixture.model()
         custom.entries.append(("MANIFEST.json", .file(Data(#"{"Model": {"Service": "my_service.py"}}"#.utf8))))
         let (folder2, target2) = try unpack(custom)
         defer { folder2.remove() }
-        #expect { try ModelArchive.locateArtifacts(in: target2) } throws: { ($0 as? DMSError)?.message.contains("custom services must be written for this server") == true }
+        #expect { try ModelArchive.locateArtifacts(in: target2, engines: FormatOnlyEngine.serverFormats()) } throws: { ($0 as? DMSError)?.message.contains("custom services must be written for this server") == true }
     }
 
     @Test func safeRelativePaths() {
@@ -196,18 +198,13 @@ struct ONNXArtifactTests {
     private let derived = try! ModelSignature(
         inputs: [.init(name: "from-model", shape: [0, 4])], inputType: .json, outputs: [.init(name: "y", shape: [0, 2])], outputType: .json)
 
-    private func reader() -> SignatureReader {
-        let derived = self.derived
-        return { _ throws(DMSError) in derived }
-    }
-
     @Test func archiveWithAnONNXFileAndASignature() throws {
         let folder = try TemporaryFolder()
         defer { folder.remove() }
         try Data("onnx".utf8).write(to: folder.url.appendingPathComponent("m.onnx"))
         try ArchiveFixture.signature.write(to: folder.url.appendingPathComponent("signature.json"))
-        let artifacts = try ModelArchive.locateArtifacts(in: folder.url, readSignature: reader())
-        #expect(artifacts.engineFiles == .onnx(folder.url.appendingPathComponent("m.onnx")))
+        let artifacts = try ModelArchive.locateArtifacts(in: folder.url, engines: FormatOnlyEngine.serverFormats(onnxSignature: derived))
+        #expect(artifacts.engineFiles == ONNXFormat.files(model: folder.url.appendingPathComponent("m.onnx")))
         #expect(artifacts.signature.inputs[0].name == "data")
     }
 
@@ -215,8 +212,8 @@ struct ONNXArtifactTests {
         let folder = try TemporaryFolder()
         defer { folder.remove() }
         try Data("onnx".utf8).write(to: folder.url.appendingPathComponent("m.onnx"))
-        #expect(try ModelArchive.locateArtifacts(in: folder.url, readSignature: reader()).signature == derived)
-        #expect(throws: DMSError.self) { try ModelArchive.locateArtifacts(in: folder.url) }
+        #expect(try ModelArchive.locateArtifacts(in: folder.url, engines: FormatOnlyEngine.serverFormats(onnxSignature: derived)).signature == derived)
+        #expect(throws: DMSError.self) { try ModelArchive.locateArtifacts(in: folder.url, engines: FormatOnlyEngine.serverFormats()) }
     }
 
     @Test func twoONNXFilesAreAmbiguous() throws {
@@ -224,7 +221,7 @@ struct ONNXArtifactTests {
         defer { folder.remove() }
         try Data("onnx".utf8).write(to: folder.url.appendingPathComponent("a.onnx"))
         try Data("onnx".utf8).write(to: folder.url.appendingPathComponent("b.onnx"))
-        #expect(throws: DMSError.self) { try ModelArchive.locateArtifacts(in: folder.url, readSignature: reader()) }
+        #expect(throws: DMSError.self) { try ModelArchive.locateArtifacts(in: folder.url, engines: FormatOnlyEngine.serverFormats(onnxSignature: derived)) }
     }
 
     @Test func bareONNXFileUsesSidecarsWhenPresent() throws {
@@ -232,14 +229,76 @@ struct ONNXArtifactTests {
         defer { folder.remove() }
         let model = folder.url.appendingPathComponent("iris.onnx")
         try Data("onnx".utf8).write(to: model)
-        #expect(try ModelArchive.bareONNXArtifacts(model, readSignature: reader()).signature == derived)
-        #expect(try ModelArchive.bareONNXArtifacts(model, readSignature: reader()).labels == nil)
+        #expect(try #require(try ModelArchive.singleFileArtifacts(model, engines: FormatOnlyEngine.serverFormats(onnxSignature: derived))).signature == derived)
+        #expect(try #require(try ModelArchive.singleFileArtifacts(model, engines: FormatOnlyEngine.serverFormats(onnxSignature: derived))).labels == nil)
 
         try ArchiveFixture.signature.write(to: folder.url.appendingPathComponent("iris.signature.json"))
         try Data("setosa\nversicolor\nvirginica\n".utf8).write(to: folder.url.appendingPathComponent("iris.synset.txt"))
-        let artifacts = try ModelArchive.bareONNXArtifacts(model, readSignature: reader())
+        let artifacts = try #require(try ModelArchive.singleFileArtifacts(model, engines: FormatOnlyEngine.serverFormats(onnxSignature: derived)))
         #expect(artifacts.signature.inputType == .jpeg)
         #expect(artifacts.labels == ["setosa", "versicolor", "virginica"])
-        #expect(artifacts.engineFiles == .onnx(model))
+        #expect(artifacts.engineFiles == ONNXFormat.files(model: model))
+    }
+}
+
+/// Which engine's files a model folder holds, decided by the engines' formats.
+@Suite("engine formats")
+struct EngineFormatTests {
+    private let derived = try! ModelSignature(
+        inputs: [.init(name: "from-model", shape: [0, 4])], inputType: .json, outputs: [.init(name: "y", shape: [0, 2])], outputType: .json)
+
+    private func folder(_ files: [String: Data]) throws -> TemporaryFolder {
+        let folder = try TemporaryFolder()
+        for (name, contents) in files { try contents.write(to: folder.url.appendingPathComponent(name)) }
+        return folder
+    }
+
+    @Test func theManifestsFormatWinsOverTheFilesPresent() throws {
+        let manifest = #"{"Model": {"Model Format": "ONNX", "Model File": "m.onnx"}}"#
+        let folder = try folder([
+            "m.onnx": Data("onnx".utf8), "m-symbol.json": Data("{}".utf8), "m-0000.params": ArchiveFixture.parameters,
+            "signature.json": ArchiveFixture.signature, "MANIFEST.json": Data(manifest.utf8),
+        ])
+        defer { folder.remove() }
+        let artifacts = try ModelArchive.locateArtifacts(in: folder.url, engines: FormatOnlyEngine.serverFormats())
+        #expect(artifacts.engineFiles == ONNXFormat.files(model: folder.url.appendingPathComponent("m.onnx")))
+    }
+
+    @Test func withoutAManifestTheFirstEngineWhoseFilesArePresentReadsTheModel() throws {
+        let folder = try folder([
+            "m.onnx": Data("onnx".utf8), "m-symbol.json": Data("{}".utf8), "m-0000.params": ArchiveFixture.parameters,
+            "signature.json": ArchiveFixture.signature,
+        ])
+        defer { folder.remove() }
+        let artifacts = try ModelArchive.locateArtifacts(in: folder.url, engines: FormatOnlyEngine.serverFormats())
+        #expect(artifacts.engineFiles.format == "MXNet-Symbolic")
+    }
+
+    @Test func anUnknownFormatOrNoEnginesFilesAreClearErrors() throws {
+        let unknown = try folder(["signature.json": ArchiveFixture.signature, "MANIFEST.json": Data(#"{"Model": {"Model Format": "TensorRT"}}"#.utf8)])
+        defer { unknown.remove() }
+        #expect { try ModelArchive.locateArtifacts(in: unknown.url, engines: FormatOnlyEngine.serverFormats()) } throws: {
+            ($0 as? DMSError)?.code == .unsupported
+                && ($0 as? DMSError)?.message == "MANIFEST.json: the model format 'TensorRT' is not one this server reads (MXNet-Symbolic, ONNX)"
+        }
+        let labelsOnly = try folder(["signature.json": ArchiveFixture.signature, "synset.txt": Data("a\n".utf8)])
+        defer { labelsOnly.remove() }
+        #expect { try ModelArchive.locateArtifacts(in: labelsOnly.url, engines: FormatOnlyEngine.serverFormats()) } throws: {
+            ($0 as? DMSError)?.message
+                == "the model has no files an engine of this server reads; expected NAME-symbol.json and NAME-EPOCH.params (MXNet) or one NAME.onnx (ONNX Runtime)"
+        }
+        let empty = try folder([:])
+        defer { empty.remove() }
+        #expect { try ModelArchive.locateArtifacts(in: empty.url, engines: FormatOnlyEngine.serverFormats()) } throws: {
+            ($0 as? DMSError)?.message.hasPrefix("the model has no 'signature.json' and no files an engine of this server reads") == true
+        }
+    }
+
+    @Test func onlyFormatsWithASingleFileFormServeABareFile() throws {
+        let folder = try folder(["m.model": Data("zip".utf8), "m.onnx": Data("onnx".utf8)])
+        defer { folder.remove() }
+        let engines = FormatOnlyEngine.serverFormats(onnxSignature: derived)
+        #expect(try ModelArchive.singleFileArtifacts(folder.url.appendingPathComponent("m.model"), engines: engines) == nil)
+        #expect(try ModelArchive.singleFileArtifacts(folder.url.appendingPathComponent("m.onnx"), engines: engines)?.signature == derived)
     }
 }

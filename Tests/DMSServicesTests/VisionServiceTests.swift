@@ -2,7 +2,9 @@ import DMSCore
 import Foundation
 import Testing
 
-@testable import DMSVision
+import DMSVision
+
+@testable import DMSServices
 
 @Suite("vision service responses")
 struct VisionServiceTests {

@@ -3,7 +3,7 @@ import Foundation
 import Logging
 import Testing
 
-@testable import DMSRuntime
+@testable import DMSModelStore
 
 @Suite("model store and locations")
 struct ModelStoreTests {

@@ -1,5 +1,4 @@
 import DMSCore
-import DMSRuntime
 import DMSVision
 
 /// The services that come with the server, chosen by `--service`, the archive's manifest, or

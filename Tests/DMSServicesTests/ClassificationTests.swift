@@ -1,4 +1,4 @@
-import DMSVision
+import DMSServices
 import Testing
 
 @Suite("Classification")

@@ -1,4 +1,5 @@
 import DMSCore
+import DMSVision
 
 /// The default service for image classifiers (`mxnet_vision_service`): images in, the top five
 /// classes with their probabilities out.

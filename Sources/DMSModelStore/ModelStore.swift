@@ -38,11 +38,11 @@ public struct ModelStore: Sendable {
         return FileManager.default.homeDirectoryForCurrentUser.appendingPathComponent(".cache/deep-model-server")
     }
 
-    /// Fetches (if needed) and unpacks the model at `location`, returning its artifacts. A bare
-    /// `.onnx` file is served as it is (see `ModelArchive.bareONNXArtifacts`); `readSignature`
-    /// reads the signature of models that carry their own.
+    /// Fetches (if needed) and unpacks the model at `location`, returning its artifacts, found
+    /// by the formats of `engines` (see `ModelArchive.locateArtifacts`). A model that is one file
+    /// (a bare `.onnx`) is served as it is (see `ModelArchive.singleFileArtifacts`).
     public func prepare(
-        _ location: ModelLocation, httpClient: HTTPClient, logger: Logger, readSignature: @escaping SignatureReader
+        _ location: ModelLocation, engines: [any InferenceEngine], httpClient: HTTPClient, logger: Logger
     ) async throws(DMSError) -> ModelArtifacts {
         let archive: URL
         switch location {
@@ -52,7 +52,7 @@ public struct ModelStore: Sendable {
                 throw DMSError(.invalidModel, "\(url.path): no such file")
             }
             if isDirectory.boolValue {
-                return try ModelArchive.locateArtifacts(in: url, readSignature: readSignature)
+                return try ModelArchive.locateArtifacts(in: url, engines: engines)
             }
             archive = url
         case .http(let url):
@@ -60,11 +60,11 @@ public struct ModelStore: Sendable {
         case .s3(let object):
             archive = try await download(object, httpClient: httpClient, logger: logger)
         }
-        if archive.pathExtension.lowercased() == "onnx" {
-            return try ModelArchive.bareONNXArtifacts(archive, readSignature: readSignature)
+        if let artifacts = try ModelArchive.singleFileArtifacts(archive, engines: engines) {
+            return artifacts
         }
         let folder = try unpackedFolder(for: archive, logger: logger)
-        return try ModelArchive.locateArtifacts(in: folder, readSignature: readSignature)
+        return try ModelArchive.locateArtifacts(in: folder, engines: engines)
     }
 
     /// The cache path a remote location (an HTTP URL, or an `s3://` URI as a URL) downloads to.

@@ -1,4 +1,5 @@
 import DMSCore
+import DMSVision
 import Foundation
 
 /// The generic service (`mxnet_model_service`, like the seed's base service): inputs are read by
