@@ -7,7 +7,9 @@ import Foundation
 ///  "outputs": [{"data_name": "softmax", "data_shape": [0, 1000]}], "output_type": "application/json"}
 /// ```
 /// The first dimension is the batch: 0 or -1 mean "any batch size", a positive number is taken as
-/// is. Image inputs are NCHW with 1 or 3 channels and a known height and width.
+/// is. Image inputs are NCHW (or NHWC) with 1 or 3 channels and a known height and width; each
+/// may say how its images are prepared (`preprocess`, see `ImagePreprocessing`), and the
+/// signature how outputs are reported (`postprocess`, see `OutputPostprocessing`).
 public struct ModelSignature: Sendable, Equatable {
     /// The content types the seed defined for inputs and outputs.
     public enum ContentType: String, Sendable, CaseIterable {
@@ -22,11 +24,15 @@ public struct ModelSignature: Sendable, Equatable {
         public var shape: [Int]
         /// The element type (`data_type` in `signature.json`, FP32 when absent as in the seed).
         public var dataType: DataType
+        /// How images become this input's tensor: set for every input of an `image/jpeg`
+        /// signature (the seed's rule unless `signature.json` says otherwise), nil otherwise.
+        public var preprocess: ImagePreprocessing?
 
-        public init(name: String, shape: [Int], dataType: DataType = .float32) {
+        public init(name: String, shape: [Int], dataType: DataType = .float32, preprocess: ImagePreprocessing? = nil) {
             self.name = name
             self.shape = shape
             self.dataType = dataType
+            self.preprocess = preprocess
         }
 
         /// The elements the declared shape fixes, with every dynamic dimension counted as 1; nil
@@ -57,13 +63,18 @@ public struct ModelSignature: Sendable, Equatable {
     public var inputType: ContentType
     public var outputs: [TensorSpec]
     public var outputType: ContentType
+    public var postprocess: OutputPostprocessing
 
-    public init(inputs: [TensorSpec], inputType: ContentType, outputs: [TensorSpec], outputType: ContentType) throws(DMSError) {
+    public init(
+        inputs: [TensorSpec], inputType: ContentType, outputs: [TensorSpec], outputType: ContentType, postprocess: OutputPostprocessing = .init()
+    ) throws(DMSError) {
         self.inputs = inputs
         self.inputType = inputType
         self.outputs = outputs
         self.outputType = outputType
+        self.postprocess = postprocess
         try validate(fileName: "signature")
+        try resolveImageInputs(rawPreprocess: inputs.map { _ -> Any? in nil }, fileName: "signature")
     }
 
     /// Parses and validates a `signature.json`. Every violation is an `.invalidModel` error naming
@@ -78,11 +89,36 @@ public struct ModelSignature: Sendable, Equatable {
         guard let root = object as? [String: Any] else {
             throw DMSError(.invalidModel, "\(fileName): the top level must be a JSON object")
         }
-        inputs = try Self.tensorSpecs(root["inputs"], field: "inputs", fileName: fileName)
-        outputs = try Self.tensorSpecs(root["outputs"], field: "outputs", fileName: fileName)
+        let (inputs, rawPreprocess) = try Self.tensorSpecs(root["inputs"], field: "inputs", fileName: fileName)
+        let (outputs, outputPreprocess) = try Self.tensorSpecs(root["outputs"], field: "outputs", fileName: fileName)
+        self.inputs = inputs
+        self.outputs = outputs
         inputType = try Self.contentType(root["input_type"], field: "input_type", fileName: fileName)
         outputType = try Self.contentType(root["output_type"], field: "output_type", fileName: fileName)
+        if let index = outputPreprocess.firstIndex(where: { $0 != nil }) {
+            throw DMSError(.invalidModel, "\(fileName): outputs[\(index)].preprocess: preprocess applies to inputs; outputs are shaped by the top-level \"postprocess\"")
+        }
+        if inputType != .jpeg, let index = rawPreprocess.firstIndex(where: { $0 != nil }) {
+            throw DMSError(.invalidModel, "\(fileName): inputs[\(index)].preprocess applies to image inputs, and this signature's input_type is \(inputType.rawValue)")
+        }
+        postprocess = try OutputPostprocessing.parse(root["postprocess"], outputNames: outputs.map(\.name), path: "\(fileName): postprocess")
         try validate(fileName: fileName)
+        try resolveImageInputs(rawPreprocess: rawPreprocess, fileName: fileName)
+    }
+
+    /// Gives every input of an image signature its preprocessing, read from its `preprocess`
+    /// block (`rawPreprocess`, one per input) or, when it has none, the seed's; checks each against
+    /// the input's shape.
+    private mutating func resolveImageInputs(rawPreprocess: [Any?], fileName: String) throws(DMSError) {
+        guard inputType == .jpeg else { return }
+        for index in inputs.indices {
+            let inputPath = "\(fileName): inputs[\(index)]"
+            guard inputs[index].dataType == .float32 else {
+                throw DMSError(.invalidModel, "\(inputPath).data_type must be FP32 for image/jpeg inputs (images become float values), got \(inputs[index].dataType.rawValue)")
+            }
+            if inputs[index].preprocess != nil, rawPreprocess[index] == nil { continue }
+            inputs[index].preprocess = try ImagePreprocessing.parse(rawPreprocess[index], shape: inputs[index].shape, inputPath: inputPath)
+        }
     }
 
     /// Whether requests can share an engine call: every input and output leaves its batch
@@ -119,25 +155,11 @@ public struct ModelSignature: Sendable, Equatable {
                 }
             }
         }
-        guard inputType == .jpeg else { return }
-        for (index, spec) in inputs.enumerated() {
-            let field = "\(fileName): inputs[\(index)].data_shape"
-            guard spec.shape.count == 4 else {
-                throw DMSError(.invalidModel, "\(field) must be [batch, channels, height, width] for image/jpeg inputs, got \(spec.shape)")
-            }
-            guard spec.dataType == .float32 else {
-                throw DMSError(.invalidModel, "\(fileName): inputs[\(index)].data_type must be FP32 for image/jpeg inputs (images become 0-255 floats), got \(spec.dataType.rawValue)")
-            }
-            guard spec.shape[1] == 1 || spec.shape[1] == 3 else {
-                throw DMSError(.invalidModel, "\(field) must have 1 or 3 channels for image/jpeg inputs, got \(spec.shape[1])")
-            }
-            guard spec.shape[2] > 0, spec.shape[3] > 0 else {
-                throw DMSError(.invalidModel, "\(field) must give a positive height and width for image/jpeg inputs (the server resizes to them), got \(spec.shape)")
-            }
-        }
     }
 
-    private static func tensorSpecs(_ value: Any?, field: String, fileName: String) throws(DMSError) -> [TensorSpec] {
+    /// The specs of `inputs` or `outputs`, with each entry's `preprocess` block as parsed (nil
+    /// when absent), read once the signature's types are known.
+    private static func tensorSpecs(_ value: Any?, field: String, fileName: String) throws(DMSError) -> ([TensorSpec], [Any?]) {
         guard let list = value as? [Any] else {
             throw DMSError(.invalidModel, "\(fileName): '\(field)' must be a list of {data_name, data_shape} objects")
         }
@@ -145,6 +167,7 @@ public struct ModelSignature: Sendable, Equatable {
             throw DMSError(.invalidModel, "\(fileName): '\(field)' must not be empty")
         }
         var specs: [TensorSpec] = []
+        var preprocess: [Any?] = []
         for (index, item) in list.enumerated() {
             let path = "\(fileName): \(field)[\(index)]"
             guard let entry = item as? [String: Any] else {
@@ -173,8 +196,9 @@ public struct ModelSignature: Sendable, Equatable {
                 dataType = parsed
             }
             specs.append(TensorSpec(name: name, shape: shape, dataType: dataType))
+            preprocess.append(entry["preprocess"])
         }
-        return specs
+        return (specs, preprocess)
     }
 
     /// The value as an integer when JSON gave an integer (not a boolean, not a fraction, not

@@ -34,6 +34,11 @@ public enum BuiltInServices {
                 ?? artifacts.manifestService.flatMap(canonicalName)
                 ?? defaultService(for: artifacts.signature)
             let preprocessor = ImagePreprocessor(maxPixels: maxImagePixels)
+            if chosen != vision, artifacts.signature.postprocess.configuresClassification {
+                throw DMSError(
+                    .invalidModel,
+                    "signature.json: postprocess.softmax, top_k and labels shape the top-k classes of \(vision), and this model is served by \(chosen)")
+            }
             if chosen == vision {
                 return try VisionService(
                     signature: artifacts.signature, labels: artifacts.labels,

@@ -8,6 +8,8 @@ import Foundation
 /// in the field names of the KServe v2 protocol:
 /// `{"prediction": [{"name": …, "shape": […], "datatype": "FP32", "data": [flat values]}]}`.
 ///
+/// The signature's `postprocess.outputs` chooses which outputs are returned, in its order.
+///
 /// With `output_type: image/jpeg` each output is read as images (`ImageOutput`) and encoded as
 /// JPEG: `{"prediction": [{"name": …, "shape": […], "content_type": "image/jpeg", "data":
 /// ["<base64 JPEG per batch item>"]}]}`, or the JPEG bytes themselves when the client sends
@@ -40,8 +42,11 @@ public struct TensorOutputService: ModelService {
         return PreparedInputs(tensors: tensors)
     }
 
-    public func postprocess(_ outputs: [Tensor], for request: PredictionRequest) throws(DMSError) -> PredictionResponse {
-        let names = outputs.indices.map { signature.outputs.indices.contains($0) ? signature.outputs[$0].name : "output\($0)" }
+    public func postprocess(_ allOutputs: [Tensor], for request: PredictionRequest) throws(DMSError) -> PredictionResponse {
+        let allNames = allOutputs.indices.map { signature.outputs.indices.contains($0) ? signature.outputs[$0].name : "output\($0)" }
+        // The outputs `postprocess.outputs` names, in its order; all of them by default.
+        let chosen = signature.postprocess.outputs.map { wanted in wanted.compactMap { allNames.firstIndex(of: $0) } } ?? Array(allOutputs.indices)
+        let outputs = chosen.map { allOutputs[$0] }, names = chosen.map { allNames[$0] }
         guard signature.outputType == .jpeg else {
             return .json(.object([("prediction", .array(zip(outputs, names).map { TensorJSON.encode($0, name: $1) }))]))
         }

@@ -1,10 +1,11 @@
 import DMSCore
 import Foundation
 
-/// Turns uploaded image bytes into the float tensors an image model takes, as the seed's vision
-/// service did: decode (JPEG or PNG, sniffed), to RGB or one gray channel by the input's channel
-/// count, resize to the input's height × width with OpenCV's bicubic rule, NCHW float32 holding
-/// 0–255 values.
+/// Turns uploaded image bytes into the float tensors an image model takes, as each input's
+/// `ImagePreprocessing` says: decode (JPEG or PNG, sniffed), colour order, resize, centre crop,
+/// scale and normalization, layout. Without a `preprocess` block that is what the seed's vision
+/// service did: RGB or one gray channel, resized to the input's height × width with OpenCV's
+/// bicubic rule, NCHW float32 holding 0–255 values.
 public struct ImagePreprocessor: Sendable {
     public var decoder: ImageDecoder
 
@@ -25,21 +26,28 @@ public struct ImagePreprocessor: Sendable {
     }
 
     private func input(from part: PredictionRequest.Part, spec: ModelSignature.TensorSpec, index: Int) throws(DMSError) -> PreparedInputs.Input {
-        let channels = spec.shape[1], height = spec.shape[2], width = spec.shape[3]
+        let preprocessing = spec.preprocess ?? .seed(channels: spec.shape[1], height: spec.shape[2], width: spec.shape[3])
+        let size = preprocessing.imageSize(of: spec.shape)
         let bytes = Self.imageBytes(part)
         let inputName = "input\(index) ('\(spec.name)')"
         guard ImageDecoder.looksLikeImage(bytes) else {
             throw DMSError(.invalidInput, "\(inputName): \(ImageDecodingError(.unsupportedFormat).description)")
         }
         let decoder = self.decoder
-        return PreparedInputs.Input(dataType: .float32, shape: [1, channels, height, width]) { slot throws(DMSError) in
+        return PreparedInputs.Input(dataType: .float32, shape: preprocessing.tensorShape(size)) { slot throws(DMSError) in
             let decoded: PixelImage
             do throws(ImageDecodingError) {
-                decoded = try decoder.decode(bytes, mode: channels == 1 ? .gray : .rgb)
+                decoded = try decoder.decode(bytes, mode: preprocessing.color == .gray ? .gray : .rgb)
             } catch {
                 throw DMSError(error.isTooLarge ? .payloadTooLarge : .invalidInput, "\(inputName): \(error.description)", cause: error)
             }
-            BicubicResizer.resize(decoded, width: width, height: height).writeCHW(into: slot.bindMemory(to: Float.self))
+            let shaped: PixelImage
+            do throws(DMSError) {
+                shaped = try preprocessing.shaped(decoded, to: size)
+            } catch {
+                throw DMSError(error.code, "\(inputName): \(error.message)")
+            }
+            preprocessing.write(shaped, into: slot.bindMemory(to: Float.self))
         }
     }
 

@@ -40,3 +40,18 @@ public struct PixelImage: Sendable, Equatable {
         }
     }
 }
+
+extension PixelImage {
+    /// The `height × width` window whose top left corner is at (`top`, `left`).
+    func cropped(top: Int, left: Int, height: Int, width: Int) -> PixelImage {
+        precondition(top >= 0 && left >= 0 && top + height <= self.height && left + width <= self.width, "the crop must lie inside the image")
+        if top == 0, left == 0, height == self.height, width == self.width { return self }
+        var pixels: [UInt8] = []
+        pixels.reserveCapacity(height * width * channels)
+        for row in top..<(top + height) {
+            let start = (row * self.width + left) * channels
+            pixels.append(contentsOf: self.pixels[start..<(start + width * channels)])
+        }
+        return PixelImage(width: width, height: height, channels: channels, pixels: pixels)
+    }
+}

@@ -24,7 +24,7 @@ struct ModelSignatureTests {
             {"inputs": [{"data_name": "data", "data_shape": [0, 3, 224, 224]}], "input_type": "image/jpeg",
              "outputs": [{"data_name": "softmax", "data_shape": [0, 1000]}], "output_type": "application/json"}
             """#)
-        #expect(signature.inputs == [.init(name: "data", shape: [0, 3, 224, 224])])
+        #expect(signature.inputs == [.init(name: "data", shape: [0, 3, 224, 224], preprocess: .seed(channels: 3, height: 224, width: 224))])
         #expect(signature.outputs == [.init(name: "softmax", shape: [0, 1000])])
         #expect(signature.inputType == .jpeg)
         #expect(signature.outputType == .json)

@@ -66,11 +66,16 @@ struct VisionServiceTests {
 @Suite("probabilities when the engine cannot tell")
 struct UndeterminedActivationTests {
     @Test func distributionsAreKeptAndScoresGetASoftmax() {
-        #expect(VisionService.isProbabilities([0.2, 0.5, 0.3], activation: .undetermined))
-        #expect(!VisionService.isProbabilities([2, 5, 3], activation: .undetermined))
-        #expect(!VisionService.isProbabilities([0.2, 0.2, 0.2], activation: .undetermined))
-        #expect(!VisionService.isProbabilities([-0.5, 1, 0.5], activation: .undetermined))
-        #expect(VisionService.isProbabilities([2, 5, 3], activation: .softmax))
-        #expect(!VisionService.isProbabilities([0.2, 0.5, 0.3], activation: .none))
+        #expect(VisionService.isProbabilities([0.2, 0.5, 0.3], softmax: .automatic, activation: .undetermined))
+        #expect(!VisionService.isProbabilities([2, 5, 3], softmax: .automatic, activation: .undetermined))
+        #expect(!VisionService.isProbabilities([0.2, 0.2, 0.2], softmax: .automatic, activation: .undetermined))
+        #expect(!VisionService.isProbabilities([-0.5, 1, 0.5], softmax: .automatic, activation: .undetermined))
+        #expect(VisionService.isProbabilities([2, 5, 3], softmax: .automatic, activation: .softmax))
+        #expect(!VisionService.isProbabilities([0.2, 0.5, 0.3], softmax: .automatic, activation: .none))
+    }
+
+    @Test func theSignatureCanForceTheSoftmaxEitherWay() {
+        #expect(VisionService.isProbabilities([2, 5, 3], softmax: .never, activation: .none))
+        #expect(!VisionService.isProbabilities([0.2, 0.5, 0.3], softmax: .always, activation: .softmax))
     }
 }
