@@ -9,6 +9,7 @@ let package = Package(
         .executable(name: "deep-model-export", targets: ["deep-model-export"]),
         .executable(name: "deep-model-bench", targets: ["deep-model-bench"]),
         .library(name: "DMSServerApp", targets: ["DMSServerApp"]),
+        .library(name: "DMSServices", targets: ["DMSServices"]),
     ],
     dependencies: [
         .package(url: "https://github.com/hummingbird-project/hummingbird", from: "2.28.1"),
@@ -120,6 +121,12 @@ let package = Package(
         .executableTarget(
             name: "deep-model-bench",
             dependencies: ["DMSServerApp"]
+        ),
+        // An example server binary with a service written in Swift (docs/swift-services.md).
+        .executableTarget(
+            name: "dms-iris-server",
+            dependencies: ["DMSServerApp", "DMSServices", "DMSCore"],
+            path: "examples/swift-service"
         ),
         .testTarget(name: "DMSCoreTests", dependencies: ["DMSCore"]),
         .testTarget(

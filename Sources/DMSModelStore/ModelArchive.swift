@@ -10,9 +10,6 @@ import ZIPFoundation
 /// components, links), duplicate names, and archives whose entry count or unpacked size is
 /// beyond `ArchiveLimits`, counting the bytes actually inflated rather than trusting the headers.
 public enum ModelArchive {
-    /// Service names of the seed-era tool that this server's built-in services stand in for.
-    public static let stockServiceNames: Set<String> = ["mxnet_vision_service", "mxnet_model_service"]
-
     /// Unpacks `archiveURL` into `destination`, which must not exist yet.
     public static func unpack(_ archiveURL: URL, to destination: URL, limits: ArchiveLimits = ArchiveLimits()) throws(DMSError) {
         let name = archiveURL.lastPathComponent
@@ -139,11 +136,6 @@ public enum ModelArchive {
         let names = try fileNames(in: root)
         let manifest = try names.contains("MANIFEST.json") && !isExportSource ? ModelManifest(contentsOf: root.appendingPathComponent("MANIFEST.json")) : nil
 
-        if let service = manifest?.serviceName, !stockServiceNames.contains(service) {
-            throw DMSError(
-                .invalidModel,
-                "MANIFEST.json names the custom Python service '\(service)'; custom services must be written for this server, so this archive is not served with a built-in service")
-        }
         let signatureName = manifest?.signatureFile ?? "signature.json"
         let (engine, engineFiles) = try recognise(
             root: root, names: names, manifest: manifest, engines: engines, missingSignature: names.contains(signatureName) ? nil : signatureName)

@@ -41,7 +41,7 @@ public struct ExportCommand: ParsableCommand {
         } catch {
             throw ValidationError(error.message)
         }
-        if let serviceFilePath, BuiltInServices.canonicalName(URL(fileURLWithPath: serviceFilePath).lastPathComponent) == nil {
+        if let serviceFilePath, ServiceCatalog.builtIn.canonicalName(URL(fileURLWithPath: serviceFilePath).lastPathComponent) == nil {
             throw ValidationError(
                 "--service-file-path \(serviceFilePath): custom services are not supported yet; use \(BuiltInServices.vision).py or \(BuiltInServices.tensor).py")
         }
@@ -92,7 +92,7 @@ public struct ExportCommand: ParsableCommand {
     /// version of the engine library that checked it. An ONNX model without `signature.json`
     /// records none; the server reads the signature from the model.
     private func manifest(for artifacts: ModelArtifacts, engine: any InferenceEngine, engineVersion: String?, hasSignatureFile: Bool) -> JSONValue {
-        let service = serviceFilePath.flatMap { BuiltInServices.canonicalName(URL(fileURLWithPath: $0).lastPathComponent) }
+        let service = serviceFilePath.flatMap { ServiceCatalog.builtIn.canonicalName(URL(fileURLWithPath: $0).lastPathComponent) }
             ?? BuiltInServices.defaultService(for: artifacts.signature)
         var model: [(key: String, value: JSONValue)] = [("Model Name", .string(modelName)), ("Model Format", .string(engine.format.name))]
         for role in engine.format.fileRoles {

@@ -48,7 +48,7 @@ public struct ModelServer: Sendable {
             store: store,
             engines: Engines.all(threadCount: configuration.engineThreads, logger: logger),
             requestedService: configuration.service,
-            makeService: BuiltInServices.factory(maxImagePixels: configuration.maxImagePixels))
+            makeService: configuration.services.factory(maxImagePixels: configuration.maxImagePixels))
         let routes = ModelServerRoutes(
             registry: registry,
             configuration: HTTPConfiguration(maxBodyBytes: configuration.maxRequestBytes, advertisedHost: "\(configuration.host):\(configuration.port)"))
@@ -69,7 +69,7 @@ public struct ModelServer: Sendable {
             },
             logger: logger)
         app.beforeServerStarts { [self] in
-            let failures = try await cancelWhenGracefulShutdown { await loadModels(into: registry, with: loader) }
+            let failures = await cancelWhenGracefulShutdown { await loadModels(into: registry, with: loader) }
             if Task.isShuttingDownGracefully {
                 await registry.unloadAll()
                 throw StoppedWhileLoading()

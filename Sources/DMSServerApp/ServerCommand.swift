@@ -24,7 +24,7 @@ public struct ServerCommand: AsyncParsableCommand {
             valueName: "NAME=LOCATION"))
     var models: [String] = []
 
-    @Option(name: .long, help: "Built-in service for every model: mxnet_vision_service (vision) or mxnet_model_service (tensor). Default: by the archive's manifest, else by the signature's input_type and output_type.")
+    @Option(name: .long, help: "Service for every model: mxnet_vision_service (vision), mxnet_model_service (tensor), or one this binary registers. Default: by the archive's manifest, else by the signature's input_type and output_type.")
     var service: String?
 
     @Option(name: .long, help: "Port to listen on; 0 picks a free port (the bound address is logged).")
@@ -113,9 +113,9 @@ public struct ServerCommand: AsyncParsableCommand {
         } catch {
             throw ValidationError(error.message)
         }
-        if let service, BuiltInServices.canonicalName(service) == nil {
+        if let service, ServiceCatalog.current.canonicalName(service) == nil {
             throw ValidationError(
-                "--service '\(service)' is not a built-in service (\(BuiltInServices.vision), \(BuiltInServices.tensor)); custom services are not supported yet")
+                "--service '\(service)' is not a service of this server (\(ServiceCatalog.current.names.joined(separator: ", "))); custom Python services are not supported yet")
         }
         do {
             _ = try DMSLogLevel(parsing: logLevel)
@@ -143,7 +143,7 @@ public struct ServerCommand: AsyncParsableCommand {
             models: pairs.map { pair throws(DMSError) in
                 ModelSpec(name: pair.name, location: try ModelLocation(parsing: pair.location), settings: settings(pair.name))
             },
-            service: service.flatMap(BuiltInServices.canonicalName),
+            service: service.flatMap(ServiceCatalog.current.canonicalName), services: ServiceCatalog.current,
             host: host,
             port: port,
             modelStore: modelStore.map { URL(fileURLWithPath: $0) } ?? ModelStore.defaultRoot,

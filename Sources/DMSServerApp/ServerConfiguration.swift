@@ -1,13 +1,16 @@
 import DMSModelStore
 import DMSRuntime
+import DMSServices
 import Foundation
 
 /// Everything that decides how one server runs, gathered from the command line.
 public struct ServerConfiguration: Sendable {
     /// The models to serve, in order.
     public var models: [ModelSpec]
-    /// The built-in service every model uses, or nil to choose per model.
+    /// The service every model uses, or nil to choose per model.
     public var service: String?
+    /// The services models may use, by name.
+    public var services: ServiceCatalog
     public var host: String
     /// 0 binds a free port.
     public var port: Int
@@ -30,13 +33,14 @@ public struct ServerConfiguration: Sendable {
     }
 
     public init(
-        models: [ModelSpec], service: String? = nil, host: String = "127.0.0.1", port: Int = 8080,
+        models: [ModelSpec], service: String? = nil, services: ServiceCatalog = .builtIn, host: String = "127.0.0.1", port: Int = 8080,
         modelStore: URL = ModelStore.defaultRoot, maxRequestBytes: Int = 10 << 20, maxImagePixels: Int = 40_000_000,
         allowModelFailures: Bool = false, downloads: DownloadSettings = DownloadSettings(),
         engineThreads: Int = ServerConfiguration.defaultEngineThreads(workers: [1])
     ) {
         self.models = models
         self.service = service
+        self.services = services
         self.host = host
         self.port = port
         self.modelStore = modelStore

@@ -3,7 +3,6 @@ import DMSServerApp
 @main
 enum DeepModelServer {
     static func main() async {
-        ProcessMemory.keepLargeAllocationsOffTheHeap()
-        await ServerCommand.main()
+        await ServerCommand.main(services: .builtIn)
     }
 }

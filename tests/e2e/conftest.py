@@ -32,14 +32,14 @@ LISTENING = re.compile(r"listening on http://([0-9.]+):(\d+)")
 class Server:
     """One running deep-model-server process; its output is collected line by line."""
 
-    def __init__(self, args, cwd, env=None, wait=True, timeout=120):
+    def __init__(self, args, cwd, env=None, wait=True, timeout=120, binary=SERVER_BINARY):
         full_env = dict(os.environ)
         full_env.update(env or {})
         self.lines = []
         self.url = None
         self._ready = threading.Event()
         self.process = subprocess.Popen(
-            [str(SERVER_BINARY), *[str(a) for a in args]],
+            [str(binary), *[str(a) for a in args]],
             cwd=cwd,
             env=full_env,
             stdin=subprocess.DEVNULL,
@@ -99,7 +99,7 @@ def start_server(tmp_path_factory):
     started = []
     store = tmp_path_factory.mktemp("store")
 
-    def start(*args, store_dir=None, cwd=None, env=None, wait=True, log_file=None):
+    def start(*args, store_dir=None, cwd=None, env=None, wait=True, log_file=None, binary=SERVER_BINARY):
         workdir = pathlib.Path(cwd) if cwd else tmp_path_factory.mktemp("server")
         log = log_file or workdir / "dms_app.log"
         server = Server(
@@ -107,6 +107,7 @@ def start_server(tmp_path_factory):
             cwd=workdir,
             env=env,
             wait=wait,
+            binary=binary,
         )
         started.append(server)
         return server

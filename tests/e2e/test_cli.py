@@ -19,7 +19,7 @@ GOOD = f"m={EXAMPLES / 'digits-mlp.model'}"
         (["--models", GOOD, "--log-level", "LOUD"], "LOUD"),
         (["--models", GOOD, "--port", "70000"], "--port"),
         (["--models", GOOD, "--log-rotation-time", "7 X"], "7 X"),
-        (["--models", GOOD, "--service", "my_custom.py"], "not a built-in service"),
+        (["--models", GOOD, "--service", "my_custom.py"], "not a service of this server"),
         (["--models", GOOD, "--gen-api", "python"], "not supported yet"),
         ([], "--models"),
     ],

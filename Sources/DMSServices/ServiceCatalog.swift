@@ -1,0 +1,88 @@
+import DMSCore
+import DMSVision
+
+/// What a service is given to serve one loaded model.
+public struct ServiceContext: Sendable {
+    /// The model's files: its signature, labels (`synset.txt`) and folder.
+    public var artifacts: ModelArtifacts
+    /// What the engine learned while loading the model (output names, last operation).
+    public var predictor: PredictorDescription
+    /// Turns uploaded images into input tensors as each input's `preprocess` says, within the
+    /// server's `--max-image-pixels`.
+    public var imagePreprocessor: ImagePreprocessor
+
+    public init(artifacts: ModelArtifacts, predictor: PredictorDescription, imagePreprocessor: ImagePreprocessor) {
+        self.artifacts = artifacts
+        self.predictor = predictor
+        self.imagePreprocessor = imagePreprocessor
+    }
+}
+
+/// The services a server binary offers by name: the built-in ones, and those a binary built on
+/// this package registers next to them (`ServerCommand.main(services:)`, see
+/// `docs/swift-services.md`).
+///
+/// A model's service is the one `--service` names, else the one its archive's `MANIFEST.json`
+/// names, else the default for its signature (`BuiltInServices.defaultService(for:)`). A manifest
+/// naming a service this binary does not have is a load error.
+public struct ServiceCatalog: Sendable {
+    /// Builds the service for one model; an `.invalidModel` error when the model does not suit
+    /// the service (the message says why).
+    public typealias Make = @Sendable (ServiceContext) throws(DMSError) -> any ModelService
+
+    struct Entry: Sendable {
+        var name: String
+        var aliases: [String]
+        var make: Make
+    }
+
+    private(set) var entries: [Entry]
+
+    /// The built-in services only.
+    public static let builtIn = ServiceCatalog(entries: BuiltInServices.entries)
+
+    /// The catalog the server command line uses; `ServerCommand.main(services:)` sets it.
+    @TaskLocal public static var current = ServiceCatalog.builtIn
+
+    /// This catalog with one more service, named `name` (and `aliases`). A name already taken
+    /// is a programming error.
+    public func registering(_ name: String, aliases: [String] = [], make: @escaping Make) -> ServiceCatalog {
+        precondition(([name] + aliases).allSatisfy { canonicalName($0) == nil }, "the service name '\(name)' is taken")
+        var catalog = self
+        catalog.entries.append(Entry(name: name, aliases: aliases, make: make))
+        return catalog
+    }
+
+    /// The names of the services, in the order they were registered.
+    public var names: [String] { entries.map(\.name) }
+
+    /// The name of the service `name` stands for (itself, an alias, or a seed-era file name
+    /// such as `mxnet_vision_service.py`), or nil when this catalog has none.
+    public func canonicalName(_ name: String) -> String? {
+        let trimmed = name.hasSuffix(".py") ? String(name.dropLast(3)) : name
+        return entries.first { $0.name == trimmed || $0.aliases.contains(trimmed) }?.name
+    }
+
+    /// The factory the runtime calls for each loaded model.
+    public func factory(maxImagePixels: Int) -> ServiceFactory {
+        { [self] (artifacts, description, requested) throws(DMSError) -> any ModelService in
+            if let named = artifacts.manifestService, canonicalName(named) == nil {
+                throw DMSError(
+                    .invalidModel,
+                    "MANIFEST.json names the service '\(named)', which this server does not have (\(names.joined(separator: ", "))); custom Python services are not supported yet")
+            }
+            let chosen = requested.flatMap(canonicalName) ?? artifacts.manifestService.flatMap(canonicalName)
+                ?? BuiltInServices.defaultService(for: artifacts.signature)
+            guard let entry = entries.first(where: { $0.name == chosen }) else {
+                throw DMSError(.internalError, "no service named '\(chosen)'")
+            }
+            let context = ServiceContext(artifacts: artifacts, predictor: description, imagePreprocessor: ImagePreprocessor(maxPixels: maxImagePixels))
+            if chosen != BuiltInServices.vision, artifacts.signature.postprocess.configuresClassification {
+                throw DMSError(
+                    .invalidModel,
+                    "signature.json: postprocess.softmax, top_k and labels shape the top-k classes of \(BuiltInServices.vision), and this model is served by \(chosen)")
+            }
+            return try entry.make(context)
+        }
+    }
+}
