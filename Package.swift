@@ -73,8 +73,14 @@ let package = Package(
             dependencies: ["DMSCore", "CTurboJPEG", "CPNGShim"]
         ),
         .target(
+            name: "DMSPython",
+            dependencies: [
+                "DMSCore", .product(name: "Logging", package: "swift-log"), .product(name: "NIOPosix", package: "swift-nio"),
+            ]
+        ),
+        .target(
             name: "DMSServices",
-            dependencies: ["DMSCore", "DMSVision"]
+            dependencies: ["DMSCore", "DMSVision", "DMSRuntime", "DMSPython", .product(name: "Logging", package: "swift-log")]
         ),
         .target(
             name: "DMSLogging",
@@ -102,6 +108,7 @@ let package = Package(
                 "DMSMXNet",
                 "DMSONNX",
                 "DMSServices",
+                "DMSPython",
                 "DMSHTTP",
                 "DMSLogging",
                 .product(name: "Hummingbird", package: "hummingbird"),

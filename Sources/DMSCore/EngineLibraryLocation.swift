@@ -8,13 +8,22 @@ public enum EngineLibraryLocation {
     public static func candidates(
         fileName: String, environmentVariable: String, executable: URL = URL(fileURLWithPath: CommandLine.arguments[0])
     ) -> [String] {
+        projectCandidates(relativePath: ".runtime/lib/\(fileName)", environmentVariable: environmentVariable, executable: executable)
+    }
+
+    /// Where a file of the project's layout is looked for: only the path in
+    /// `environmentVariable` when it is set; otherwise `relativePath` under the current folder
+    /// and under each folder above the executable.
+    public static func projectCandidates(
+        relativePath: String, environmentVariable: String, executable: URL = URL(fileURLWithPath: CommandLine.arguments[0])
+    ) -> [String] {
         if let explicit = ProcessInfo.processInfo.environment[environmentVariable], !explicit.isEmpty {
             return [explicit]
         }
-        var candidates = [FileManager.default.currentDirectoryPath + "/.runtime/lib/\(fileName)"]
+        var candidates = [FileManager.default.currentDirectoryPath + "/" + relativePath]
         var folder = executable.resolvingSymlinksInPath().deletingLastPathComponent()
         while folder.path != "/" {
-            candidates.append(folder.appendingPathComponent(".runtime/lib/\(fileName)").path)
+            candidates.append(folder.appendingPathComponent(relativePath).path)
             folder.deleteLastPathComponent()
         }
         var unique: [String] = []

@@ -3,15 +3,20 @@
 /// Mirrors the seed's `_preprocess` / `_postprocess`; the runtime does the `_inference` step in
 /// between on the model's worker, where the prepared inputs of several requests may share one
 /// engine call (`InputBatch`); `postprocess` gets this request's rows of the outputs.
+///
+/// Both steps are async so a service may wait on work outside the server (a Python worker
+/// process) without holding a thread; a service written as plain synchronous methods satisfies
+/// the protocol too.
 public protocol ModelService: Sendable {
     /// The inputs to feed the model, one per signature input in signature order, with shapes
     /// that match the signature (batch size 1 for a single image). Runs on the request's task:
     /// it should check and describe the inputs cheaply and leave heavy work (decoding an image)
-    /// to the input's writer, which runs on the model's worker.
-    func prepare(_ request: PredictionRequest) throws(DMSError) -> PreparedInputs
+    /// to the input's writer, which runs on the model's worker, or move it off Swift's
+    /// cooperative pool (`BlockingWork` in DMSRuntime).
+    func prepare(_ request: PredictionRequest) async throws(DMSError) -> PreparedInputs
 
     /// The response for the model's outputs; `request` tells what the client accepts.
-    func postprocess(_ outputs: [Tensor], for request: PredictionRequest) throws(DMSError) -> PredictionResponse
+    func postprocess(_ outputs: [Tensor], for request: PredictionRequest) async throws(DMSError) -> PredictionResponse
 }
 
 /// What a service answers: a JSON document, or raw bytes of a media type (an image output sent
@@ -45,6 +50,9 @@ public struct PredictionRequest: Sendable {
     /// The media types the client accepts for the response (its `Accept` header), in the order
     /// written, parameters such as `q` dropped; empty when it did not say.
     public var acceptedTypes: [String]
+
+    /// The bytes of all parts together: how much work reading the request takes.
+    public var byteCount: Int { parts.reduce(0) { $0 + $1.bytes.count } }
 
     public init(parts: [Part], acceptedTypes: [String] = []) {
         self.parts = parts

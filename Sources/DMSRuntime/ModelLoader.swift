@@ -79,7 +79,7 @@ public struct ModelLoader: Sendable {
         }
         let service: any ModelService
         do throws(DMSError) {
-            service = try makeService(artifacts, scheduler.predictorDescription, requestedService)
+            service = try await makeService(artifacts, scheduler.predictorDescription, requestedService, model.name)
         } catch {
             await scheduler.shutdown()
             throw error

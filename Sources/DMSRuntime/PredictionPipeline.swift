@@ -10,8 +10,9 @@ import DMSCore
 ///    runs the engine once and splits the outputs back per request;
 /// 3. `respond`: the service makes each request's response from its share of the outputs.
 ///
-/// Steps 1 and 3 run on the request's task, or on `BlockingWork`'s threads when the request or
-/// its outputs are large; step 2 runs on the model's worker thread (see `ModelScheduler`).
+/// Steps 1 and 3 run on the request's task (a service moves heavy work to `BlockingWork`'s
+/// threads itself, and a Python service waits for its worker process there); step 2 runs on the
+/// model's worker thread (see `ModelScheduler`).
 public struct PredictionPipeline: Sendable {
     public let signature: ModelSignature
     public let service: any ModelService
@@ -23,20 +24,14 @@ public struct PredictionPipeline: Sendable {
 
     /// The request's inputs, checked against the signature.
     public func prepare(_ request: PredictionRequest) async throws(DMSError) -> PreparedInputs {
-        let requestBytes = request.parts.reduce(0) { $0 + $1.bytes.count }
-        return try await BlockingWork.run(isHeavy: requestBytes >= BlockingWork.thresholdBytes) { [self] () throws(DMSError) in
-            let inputs = try service.prepare(request)
-            try signature.validate(inputs: inputs)
-            return inputs
-        }
+        let inputs = try await service.prepare(request)
+        try signature.validate(inputs: inputs)
+        return inputs
     }
 
     /// The response to `request` for its share of the outputs.
     public func respond(to request: PredictionRequest, with outputs: [Tensor]) async throws(DMSError) -> PredictionResponse {
-        let outputBytes = outputs.reduce(0) { $0 + $1.bytes.count }
-        return try await BlockingWork.run(isHeavy: outputBytes >= BlockingWork.thresholdBytes) { [self] () throws(DMSError) in
-            try service.postprocess(outputs, for: request)
-        }
+        try await service.postprocess(outputs, for: request)
     }
 
     /// Runs the prepared inputs of several requests as one engine call on `predictor` and

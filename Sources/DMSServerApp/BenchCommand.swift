@@ -67,7 +67,7 @@ struct FloorCommand: AsyncParsableCommand {
             let predictor = try engine.load(artifacts, maxBatchSize: batchable ? maxBatchSize : 1)
             let pipeline = PredictionPipeline(
                 signature: artifacts.signature,
-                service: try ServiceCatalog.builtIn.factory(maxImagePixels: 40_000_000)(artifacts, predictor.description, nil))
+                service: try await ServiceCatalog.builtIn.factory(maxImagePixels: 40_000_000)(artifacts, predictor.description, nil, model))
             let loadedRSS = ProcessMemory.residentMiB
             let request = PredictionRequest(parts: [PredictionRequest.Part(name: "input0", bytes: imageBytes, contentType: "image/jpeg")])
             var results: [(batchSize: Int, batches: Int, medianMilliseconds: Double)] = []

@@ -2,6 +2,7 @@ import ArgumentParser
 import DMSCore
 import DMSLogging
 import DMSModelStore
+import DMSPython
 import DMSRuntime
 import DMSServices
 import Foundation
@@ -24,7 +25,7 @@ public struct ServerCommand: AsyncParsableCommand {
             valueName: "NAME=LOCATION"))
     var models: [String] = []
 
-    @Option(name: .long, help: "Service for every model: mxnet_vision_service (vision), mxnet_model_service (tensor), or one this binary registers. Default: by the archive's manifest, else by the signature's input_type and output_type.")
+    @Option(name: .long, help: "Service for every model: mxnet_vision_service (vision), mxnet_model_service (tensor), one this binary registers, or a Python file with a custom service (my_service.py). Default: by the archive's manifest, else by the signature's input_type and output_type.")
     var service: String?
 
     @Option(name: .long, help: "Port to listen on; 0 picks a free port (the bound address is logged).")
@@ -78,6 +79,12 @@ public struct ServerCommand: AsyncParsableCommand {
     @Option(name: .customLong("engine-threads"), help: "Threads each engine call may use (MXNet's OMP_NUM_THREADS, ONNX Runtime's intra-op threads). Default: the cores divided by the largest --workers, at least 1.")
     var engineThreads: Int?
 
+    @Option(name: .customLong("python-workers"), help: "Worker processes per model for a Python service (--service my_service.py).")
+    var pythonWorkers = 1
+
+    @Option(name: .customLong("python-timeout"), help: "Seconds a Python service's worker may take to answer one request before it is killed and restarted.")
+    var pythonTimeout = 30
+
     @Flag(name: .customLong("force-download"), help: "Download remote models again instead of revalidating the cached copies.")
     var forceDownload = false
 
@@ -113,9 +120,20 @@ public struct ServerCommand: AsyncParsableCommand {
         } catch {
             throw ValidationError(error.message)
         }
-        if let service, ServiceCatalog.current.canonicalName(service) == nil {
+        if let service, ServiceCatalog.current.isPythonFile(service) {
+            guard FileManager.default.fileExists(atPath: service) else {
+                throw ValidationError("--service \(service): no such Python file")
+            }
+            guard PythonService.Settings.locate(workers: 1, timeout: .seconds(1)) != nil else {
+                throw ValidationError(
+                    "--service \(service): no Python environment for services was found (.runtime/venv/bin/python and python/dms, as scripts/bootstrap.sh makes them, or DMS_SERVICE_PYTHON and DMS_SERVICE_PACKAGES)")
+            }
+        } else if let service, ServiceCatalog.current.canonicalName(service) == nil {
             throw ValidationError(
-                "--service '\(service)' is not a service of this server (\(ServiceCatalog.current.names.joined(separator: ", "))); custom Python services are not supported yet")
+                "--service '\(service)' is not a service of this server (\(ServiceCatalog.current.names.joined(separator: ", "))) nor a Python file (NAME.py)")
+        }
+        guard pythonWorkers > 0, pythonTimeout > 0 else {
+            throw ValidationError("--python-workers and --python-timeout must be positive")
         }
         do {
             _ = try DMSLogLevel(parsing: logLevel)
@@ -143,7 +161,9 @@ public struct ServerCommand: AsyncParsableCommand {
             models: pairs.map { pair throws(DMSError) in
                 ModelSpec(name: pair.name, location: try ModelLocation(parsing: pair.location), settings: settings(pair.name))
             },
-            service: service.flatMap(ServiceCatalog.current.canonicalName), services: ServiceCatalog.current,
+            service: service.map { ServiceCatalog.current.isPythonFile($0) ? URL(fileURLWithPath: $0).standardizedFileURL.path : ServiceCatalog.current.canonicalName($0) ?? $0 },
+            services: ServiceCatalog.current,
+            python: PythonService.Settings.locate(workers: pythonWorkers, timeout: .seconds(pythonTimeout)),
             host: host,
             port: port,
             modelStore: modelStore.map { URL(fileURLWithPath: $0) } ?? ModelStore.defaultRoot,

@@ -1,4 +1,5 @@
 import DMSModelStore
+import DMSPython
 import DMSRuntime
 import DMSServices
 import Foundation
@@ -11,6 +12,8 @@ public struct ServerConfiguration: Sendable {
     public var service: String?
     /// The services models may use, by name.
     public var services: ServiceCatalog
+    /// How Python services run, when the project's Python environment was found.
+    public var python: PythonService.Settings?
     public var host: String
     /// 0 binds a free port.
     public var port: Int
@@ -33,7 +36,8 @@ public struct ServerConfiguration: Sendable {
     }
 
     public init(
-        models: [ModelSpec], service: String? = nil, services: ServiceCatalog = .builtIn, host: String = "127.0.0.1", port: Int = 8080,
+        models: [ModelSpec], service: String? = nil, services: ServiceCatalog = .builtIn, python: PythonService.Settings? = nil,
+        host: String = "127.0.0.1", port: Int = 8080,
         modelStore: URL = ModelStore.defaultRoot, maxRequestBytes: Int = 10 << 20, maxImagePixels: Int = 40_000_000,
         allowModelFailures: Bool = false, downloads: DownloadSettings = DownloadSettings(),
         engineThreads: Int = ServerConfiguration.defaultEngineThreads(workers: [1])
@@ -41,6 +45,7 @@ public struct ServerConfiguration: Sendable {
         self.models = models
         self.service = service
         self.services = services
+        self.python = python
         self.host = host
         self.port = port
         self.modelStore = modelStore

@@ -1,5 +1,8 @@
 import DMSCore
+import DMSPython
 import DMSVision
+import Foundation
+import Logging
 
 /// What a service is given to serve one loaded model.
 public struct ServiceContext: Sendable {
@@ -24,7 +27,8 @@ public struct ServiceContext: Sendable {
 ///
 /// A model's service is the one `--service` names, else the one its archive's `MANIFEST.json`
 /// names, else the default for its signature (`BuiltInServices.defaultService(for:)`). A manifest
-/// naming a service this binary does not have is a load error.
+/// naming a service this binary does not have is a load error. `--service` may also name a
+/// Python file (`my_service.py`): a custom service in the seed's form (`PythonService`).
 public struct ServiceCatalog: Sendable {
     /// Builds the service for one model; an `.invalidModel` error when the model does not suit
     /// the service (the message says why).
@@ -63,9 +67,22 @@ public struct ServiceCatalog: Sendable {
         return entries.first { $0.name == trimmed || $0.aliases.contains(trimmed) }?.name
     }
 
-    /// The factory the runtime calls for each loaded model.
-    public func factory(maxImagePixels: Int) -> ServiceFactory {
-        { [self] (artifacts, description, requested) throws(DMSError) -> any ModelService in
+    /// Whether `name` is a Python service file rather than a service of this catalog.
+    public func isPythonFile(_ name: String) -> Bool {
+        canonicalName(name) == nil && name.hasSuffix(".py")
+    }
+
+    /// The factory the runtime calls for each loaded model. `python` says how to run Python
+    /// services (nil: a Python file is refused).
+    public func factory(maxImagePixels: Int, python: PythonService.Settings? = nil, logger: Logger = Logger(label: "deep-model-server")) -> ServiceFactory {
+        { [self] (artifacts, description, requested, modelName) async throws(DMSError) -> any ModelService in
+            if let requested, isPythonFile(requested) {
+                guard let python else {
+                    throw DMSError(.unsupported, "\(requested): this server runs no Python services (no Python environment was found)")
+                }
+                return try await PythonService.start(
+                    file: URL(fileURLWithPath: requested), artifacts: artifacts, modelName: modelName, settings: python, logger: logger)
+            }
             if let named = artifacts.manifestService, canonicalName(named) == nil {
                 throw DMSError(
                     .invalidModel,

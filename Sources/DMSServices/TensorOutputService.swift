@@ -1,4 +1,5 @@
 import DMSCore
+import DMSRuntime
 import DMSVision
 import Foundation
 
@@ -23,7 +24,22 @@ public struct TensorOutputService: ModelService {
         self.preprocessor = preprocessor
     }
 
-    public func prepare(_ request: PredictionRequest) throws(DMSError) -> PreparedInputs {
+    /// Reads JSON tensors of 64 KiB or more on the pool for blocking work (`BlockingWork`).
+    public func prepare(_ request: PredictionRequest) async throws(DMSError) -> PreparedInputs {
+        try await BlockingWork.run(isHeavy: request.byteCount >= BlockingWork.thresholdBytes) { [self] () throws(DMSError) in
+            try inputs(for: request)
+        }
+    }
+
+    /// Encodes outputs of 64 KiB or more (JPEG images, long tensors) on the pool for blocking work.
+    public func postprocess(_ outputs: [Tensor], for request: PredictionRequest) async throws(DMSError) -> PredictionResponse {
+        let outputBytes = outputs.reduce(0) { $0 + $1.bytes.count }
+        return try await BlockingWork.run(isHeavy: outputBytes >= BlockingWork.thresholdBytes) { [self] () throws(DMSError) in
+            try response(for: outputs, request: request)
+        }
+    }
+
+    func inputs(for request: PredictionRequest) throws(DMSError) -> PreparedInputs {
         guard signature.inputType == .json else {
             return try preprocessor.inputs(for: request, signature: signature)
         }
@@ -42,7 +58,7 @@ public struct TensorOutputService: ModelService {
         return PreparedInputs(tensors: tensors)
     }
 
-    public func postprocess(_ allOutputs: [Tensor], for request: PredictionRequest) throws(DMSError) -> PredictionResponse {
+    func response(for allOutputs: [Tensor], request: PredictionRequest) throws(DMSError) -> PredictionResponse {
         let allNames = allOutputs.indices.map { signature.outputs.indices.contains($0) ? signature.outputs[$0].name : "output\($0)" }
         // The outputs `postprocess.outputs` names, in its order; all of them by default.
         let chosen = signature.postprocess.outputs.map { wanted in wanted.compactMap { allNames.firstIndex(of: $0) } } ?? Array(allOutputs.indices)

@@ -125,7 +125,7 @@ struct ModelRegistryTests {
         let registry = ModelRegistry()
         try registry.add(spec("a"))
         let store = ModelStore(root: FileManager.default.temporaryDirectory.appendingPathComponent("dms-registry-\(UUID().uuidString)"))
-        let loader = ModelLoader(store: store, engines: [], requestedService: nil) { _, _, _ throws(DMSError) in NumberService() }
+        let loader = ModelLoader(store: store, engines: [], requestedService: nil) { _, _, _, _ throws(DMSError) in NumberService() }
         let httpClient = HTTPClient(eventLoopGroupProvider: .singleton)
         await #expect { try await loader.register(spec("b"), in: registry, httpClient: httpClient, logger: Logger(label: "test")) } throws: {
             ($0 as? DMSError)?.message.contains("/nowhere/b.model: no such file") == true

@@ -38,19 +38,20 @@ struct ServiceCatalogTests {
         #expect(ServiceCatalog.builtIn.canonicalName("mine") == nil)
     }
 
-    @Test func theRequestedServiceWinsOverTheManifestAndTheDefault() throws {
+    @Test func theRequestedServiceWinsOverTheManifestAndTheDefault() async throws {
         let make = catalog.factory(maxImagePixels: 100)
         let description = PredictorDescription(outputNames: ["y"], outputActivation: .none)
-        #expect(try chosen(make(try artifacts(), description, "my")) == "mine")
-        #expect(try chosen(make(try artifacts(manifestService: "mine"), description, nil)) == "mine")
-        #expect(try chosen(make(try artifacts(manifestService: "mine"), description, "tensor")) == "TensorOutputService")
-        #expect(try chosen(make(try artifacts(inputType: .jpeg), description, nil)) == "VisionService")
+        #expect(try chosen(await make(try artifacts(), description, "my", "m")) == "mine")
+        #expect(try chosen(await make(try artifacts(manifestService: "mine"), description, nil, "m")) == "mine")
+        #expect(try chosen(await make(try artifacts(manifestService: "mine"), description, "tensor", "m")) == "TensorOutputService")
+        #expect(try chosen(await make(try artifacts(inputType: .jpeg), description, nil, "m")) == "VisionService")
     }
 
-    @Test func aManifestNamingAServiceTheBinaryLacksIsALoadError() throws {
+    @Test func aManifestNamingAServiceTheBinaryLacksIsALoadError() async throws {
         let make = ServiceCatalog.builtIn.factory(maxImagePixels: 100)
         let description = PredictorDescription(outputNames: ["y"], outputActivation: .none)
-        #expect { try make(try artifacts(manifestService: "mine"), description, nil) } throws: {
+        let unknown = try artifacts(manifestService: "mine")
+        await #expect { try await make(unknown, description, nil, "m") } throws: {
             ($0 as? DMSError)?.message.contains("MANIFEST.json names the service 'mine', which this server does not have") == true
         }
     }

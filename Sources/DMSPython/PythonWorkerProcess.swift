@@ -1,0 +1,124 @@
+import DMSCore
+import Foundation
+import Logging
+
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// One Python worker process (`python -m dms.worker`) and the socket to it.
+///
+/// The process gets its end of a socket pair as file descriptor 3; its standard output and
+/// error are the server's, so a service's prints and tracebacks appear in the server's output.
+/// Used by one caller at a time (its pool hands it out exclusively), hence `@unchecked Sendable`.
+final class PythonWorkerProcess: @unchecked Sendable {
+    let processID: pid_t
+    private let socket: Int32
+
+    /// Starts `python -m dms.worker` with `pythonPath` on its `PYTHONPATH`.
+    init(python: String, pythonPath: String) throws(DMSError) {
+        var sockets: [Int32] = [0, 0]
+        guard socketpair(AF_UNIX, Int32(SOCK_STREAM.rawValue), 0, &sockets) == 0 else {
+            throw DMSError(.internalError, "cannot create a socket for a Python worker: \(String(cString: strerror(errno)))")
+        }
+        let (parent, child) = (sockets[0], sockets[1])
+        _ = fcntl(parent, F_SETFD, FD_CLOEXEC)
+        var actions = posix_spawn_file_actions_t()
+        posix_spawn_file_actions_init(&actions)
+        defer { posix_spawn_file_actions_destroy(&actions) }
+        posix_spawn_file_actions_adddup2(&actions, child, 3)
+        var environment = ProcessInfo.processInfo.environment
+        environment["DMS_CHANNEL_FD"] = "3"
+        environment["PYTHONUNBUFFERED"] = "1"
+        environment["PYTHONPATH"] = ([pythonPath] + (environment["PYTHONPATH"].map { [$0] } ?? [])).joined(separator: ":")
+        let arguments = [python, "-m", "dms.worker"]
+        var pid: pid_t = 0
+        let status = withCStrings(arguments) { argv in
+            withCStrings(environment.map { "\($0.key)=\($0.value)" }) { envp in
+                posix_spawn(&pid, python, &actions, nil, argv, envp)
+            }
+        }
+        close(child)
+        guard status == 0 else {
+            close(parent)
+            throw DMSError(.internalError, "cannot start the Python worker \(python): \(String(cString: strerror(status)))")
+        }
+        processID = pid
+        socket = parent
+    }
+
+    deinit {
+        terminate()
+        close(socket)
+    }
+
+    /// Kills the process (if it still runs) and reaps it.
+    func terminate() {
+        kill(processID, SIGKILL)
+        var status: Int32 = 0
+        while waitpid(processID, &status, 0) < 0, errno == EINTR {}
+    }
+
+    /// Sends one frame and waits up to `timeout` for the answer.
+    func exchange(_ frame: [UInt8], timeout: Duration) throws(PythonChannelError) -> PythonFrame {
+        let deadline = ContinuousClock.now + timeout
+        try write(frame)
+        var prefix = [UInt8](repeating: 0, count: 12)
+        try read(into: &prefix, until: deadline, limit: timeout)
+        let headerLength = prefix.withUnsafeBytes { Int(UInt32(littleEndian: $0.loadUnaligned(as: UInt32.self))) }
+        let payloadLength = prefix.withUnsafeBytes { UInt64(littleEndian: $0.loadUnaligned(fromByteOffset: 4, as: UInt64.self)) }
+        guard headerLength <= PythonFrame.maxHeaderBytes, payloadLength <= UInt64(PythonFrame.maxPayloadBytes) else {
+            throw .malformed("a frame of \(headerLength) + \(payloadLength) bytes")
+        }
+        var headerBytes = [UInt8](repeating: 0, count: headerLength)
+        try read(into: &headerBytes, until: deadline, limit: timeout)
+        var payload = [UInt8](repeating: 0, count: Int(payloadLength))
+        try read(into: &payload, until: deadline, limit: timeout)
+        guard let header = try? JSONSerialization.jsonObject(with: Data(headerBytes)) as? [String: Any] else {
+            throw .malformed("a header that is not a JSON object")
+        }
+        return PythonFrame(header: header, payload: payload)
+    }
+
+    private func write(_ bytes: [UInt8]) throws(PythonChannelError) {
+        var sent = 0
+        while sent < bytes.count {
+            let result = bytes.withUnsafeBytes { send(socket, $0.baseAddress! + sent, bytes.count - sent, Int32(MSG_NOSIGNAL)) }
+            if result < 0 {
+                if errno == EINTR { continue }
+                throw errno == EPIPE || errno == ECONNRESET ? .closed : .io(String(cString: strerror(errno)))
+            }
+            sent += result
+        }
+    }
+
+    private func read(into buffer: inout [UInt8], until deadline: ContinuousClock.Instant, limit: Duration) throws(PythonChannelError) {
+        var received = 0
+        while received < buffer.count {
+            let remaining = deadline - ContinuousClock.now
+            let milliseconds = max(0, remaining.components.seconds * 1000 + remaining.components.attoseconds / 1_000_000_000_000_000)
+            var descriptor = pollfd(fd: socket, events: Int16(POLLIN), revents: 0)
+            let ready = poll(&descriptor, 1, Int32(clamping: milliseconds))
+            if ready < 0 {
+                if errno == EINTR { continue }
+                throw .io(String(cString: strerror(errno)))
+            }
+            if ready == 0 { throw .timedOut(limit) }
+            let count = buffer.count
+            let result = buffer.withUnsafeMutableBytes { recv(socket, $0.baseAddress! + received, count - received, 0) }
+            if result == 0 { throw .closed }
+            if result < 0 {
+                if errno == EINTR { continue }
+                throw errno == ECONNRESET ? .closed : .io(String(cString: strerror(errno)))
+            }
+            received += result
+        }
+    }
+}
+
+/// Calls `body` with a NULL-terminated C array of the strings.
+private func withCStrings<Result>(_ strings: [String], _ body: ([UnsafeMutablePointer<CChar>?]) -> Result) -> Result {
+    let pointers = strings.map { strdup($0) } + [nil]
+    defer { pointers.forEach { free($0) } }
+    return body(pointers)
+}

@@ -1,0 +1,1 @@
+"""Helpers for services, as the seed's `mxnet_utils` offered them."""

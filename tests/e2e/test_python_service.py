@@ -1,0 +1,157 @@
+"""Custom services in Python, as the seed defined them (`--service my_service.py`): the service's
+_preprocess and _postprocess run in worker processes, the model in the server's engine."""
+
+import textwrap
+
+import pytest
+import requests
+
+from conftest import EXAMPLES, assert_failed_start
+
+DIGITS = EXAMPLES / "digits-mlp.model"
+SAMPLES = sorted((EXAMPLES / "samples").glob("digit-*.png"))[:4]
+
+# The seed README's Resnet18Service pattern, for the digits model: decode, resize to the
+# signature's size, NCHW; the top 5 classes with their labels.
+SEED_STYLE = """
+import mxnet as mx
+from dms.mxnet_utils import image, ndarray
+from dms.mxnet_model_service import MXNetBaseService
+
+
+class DigitsService(MXNetBaseService):
+    def _preprocess(self, data):
+        images = []
+        for index, img in enumerate(data):
+            _, channels, height, width = self.signature["inputs"][index]["data_shape"]
+            img_arr = image.read(img, flag=1 if channels == 3 else 0)
+            img_arr = image.resize(img_arr, width, height)
+            images.append(image.transform_shape(img_arr))
+        return images
+
+    def _postprocess(self, data):
+        return [ndarray.top_probability(d, self.labels, top=5) for d in data]
+"""
+
+# A service that fails on purpose, by the first byte of the input: "b" bad input (400), "e" an
+# exception (500), "x" the worker process exits.
+FAILING = """
+import os
+from dms.errors import InvalidInput
+from dms.mxnet_model_service import MXNetBaseService
+import numpy as np
+
+
+class FailingService(MXNetBaseService):
+    def _preprocess(self, data):
+        first = bytes(data[0][:1])
+        if first == b"b":
+            raise InvalidInput("this is not a digit")
+        if first == b"e":
+            raise ValueError("the service broke")
+        if first == b"x":
+            os._exit(3)
+        return [np.zeros((1, 1, 8, 8))]
+
+    def _postprocess(self, data):
+        return "ok"
+"""
+
+
+def write(tmp_path, name, source):
+    path = tmp_path / name
+    path.write_text(textwrap.dedent(source))
+    return path
+
+
+@pytest.fixture(scope="module")
+def servers(start_server, tmp_path_factory):
+    folder = tmp_path_factory.mktemp("services")
+    python = start_server("--models", f"digits={DIGITS}", "--service", write(folder, "digits_service.py", SEED_STYLE), "--python-workers", "2")
+    built_in = start_server("--models", f"digits={DIGITS}")
+    yield python, built_in
+    assert python.stop() == 0, python.output
+    assert built_in.stop() == 0, built_in.output
+
+
+@pytest.mark.parametrize("sample", SAMPLES, ids=lambda path: path.name)
+def test_a_seed_style_service_answers_what_the_built_in_service_does(servers, sample):
+    python, built_in = servers
+    files = {"input0": (sample.name, sample.read_bytes())}
+    expected = requests.post(f"{built_in.url}/digits/predict", files=files, timeout=60)
+    answer = requests.post(f"{python.url}/digits/predict", files=files, timeout=60)
+    assert answer.status_code == 200, answer.text
+    assert answer.headers["Content-Type"] == "application/json"
+    assert answer.json() == expected.json()
+
+
+def test_concurrent_requests_all_get_their_own_answers_in_batches(start_server, tmp_path):
+    """Two workers prepare requests side by side and the engine batches them; a batch's rows
+    may differ from single rows in the last float digits (the engine's kernels), no more."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    server = start_server(
+        "--models", f"digits={DIGITS}", "--service", write(tmp_path, "digits_service.py", SEED_STYLE), "--python-workers", "2",
+        "--max-batch-delay", "20",
+    )
+
+    def predict(sample):
+        files = {"input0": (sample.name, sample.read_bytes())}
+        response = requests.post(f"{server.url}/digits/predict", files=files, timeout=60)
+        assert response.status_code == 200, response.text
+        return response.json()["prediction"][0]
+
+    expected = {sample: predict(sample) for sample in SAMPLES}
+    with ThreadPoolExecutor(8) as pool:
+        answers = list(pool.map(predict, SAMPLES * 8))
+    for sample, answer in zip(SAMPLES * 8, answers):
+        assert [entry["class"] for entry in answer] == [entry["class"] for entry in expected[sample]]
+        for got, want in zip(answer, expected[sample]):
+            assert abs(got["probability"] - want["probability"]) < 1e-6
+    statistics = requests.get(f"{server.url}/statistics", timeout=10).json()["models"]["digits"]
+    assert statistics["requests"] == len(SAMPLES) * 9
+    assert any(int(size) > 1 for size in statistics["batch_sizes"]), statistics
+    assert server.stop() == 0, server.output
+
+
+def test_service_failures_are_clear_errors_and_a_crashed_worker_is_replaced(start_server, tmp_path):
+    server = start_server("--models", f"digits={DIGITS}", "--service", write(tmp_path, "failing.py", FAILING))
+    url = f"{server.url}/digits/predict"
+
+    def post(first_byte):
+        return requests.post(url, files={"input0": ("x.bin", first_byte + b"rest")}, timeout=60)
+
+    bad = post(b"b")
+    assert bad.status_code == 400 and bad.json()["message"] == "this is not a digit"
+    broken = post(b"e")
+    assert broken.status_code == 500
+    assert "failing.py: _preprocess failed: ValueError: the service broke" in broken.json()["message"]
+    assert "Traceback" in server.output and "ValueError: the service broke" in server.output
+    crashed = post(b"x")
+    assert crashed.status_code == 500 and "the Python worker process exited" in crashed.json()["message"]
+    fine = post(b"o")
+    assert fine.status_code == 200 and fine.json() == {"prediction": "ok"}
+    assert server.stop() == 0, server.output
+
+
+@pytest.mark.parametrize(
+    "source,fragments",
+    [
+        ("class Broken(\n", ["broken.py, line 1"]),
+        ("import no_such_module\n", ["broken.py, line 1", "ModuleNotFoundError", "no_such_module"]),
+        ("x = 1\n", ["broken.py defines no class that extends MXNetBaseService"]),
+        (
+            "from dms.mxnet_model_service import MXNetBaseService\nclass A(MXNetBaseService): pass\nclass B(MXNetBaseService): pass\n",
+            ["broken.py defines several service classes (A, B)"],
+        ),
+    ],
+)
+def test_a_service_file_that_cannot_be_used_is_a_load_error(start_server, tmp_path, source, fragments):
+    server = start_server("--models", f"digits={DIGITS}", "--service", write(tmp_path, "broken.py", source), wait=False)
+    assert_failed_start(server, "digits", *fragments)
+
+
+def test_a_missing_service_file_is_refused_before_starting(start_server, tmp_path):
+    server = start_server("--models", f"digits={DIGITS}", "--service", tmp_path / "nowhere.py", wait=False)
+    server.process.wait(timeout=60)
+    assert "nowhere.py: no such Python file" in server.output
