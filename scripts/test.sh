@@ -15,6 +15,9 @@ swift build --build-tests
 echo "test: swift test"
 swift test --skip-build
 
+echo "test: the Python service API (pytest python/tests)"
+PYTHONPATH="$ROOT/python" "$ROOT/.runtime/venv/bin/python" -m pytest -p no:cacheprovider -q -W ignore::DeprecationWarning "$ROOT/python/tests"
+
 echo "test: end-to-end (pytest tests/e2e)"
 export DMS_SERVER_BINARY="$(swift build --show-bin-path)/deep-model-server"
 export DMS_EXPORT_BINARY="$(swift build --show-bin-path)/deep-model-export"

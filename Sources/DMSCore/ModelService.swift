@@ -17,6 +17,14 @@ public protocol ModelService: Sendable {
 
     /// The response for the model's outputs; `request` tells what the client accepts.
     func postprocess(_ outputs: [Tensor], for request: PredictionRequest) async throws(DMSError) -> PredictionResponse
+
+    /// Counters of the service's own, added to the model's `GET /statistics` entry (a Python
+    /// service's worker processes and their restarts); none by default.
+    var statistics: [(key: String, value: JSONValue)] { get }
+}
+
+extension ModelService {
+    public var statistics: [(key: String, value: JSONValue)] { [] }
 }
 
 /// What a service answers: a JSON document, or raw bytes of a media type (an image output sent

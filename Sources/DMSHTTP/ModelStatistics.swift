@@ -9,8 +9,9 @@ import DMSRuntime
 ///  "queued": 0, "running": 0, "requests": 12, "engine_calls": 5, "batch_sizes": {"1": 2, "2": 1, "4": 2},
 ///  "rejected": 0, "expired": 0, "cancelled": 0, "failed": 0}
 /// ```
-/// `batch_sizes` counts engine calls by their batch size (rows). A model that is not ready has
-/// only its `state`.
+/// `batch_sizes` counts engine calls by their batch size (rows). The model's service may add
+/// counters of its own (`ModelService.statistics`: a Python service adds `python_workers` and
+/// `python_worker_restarts`). A model that is not ready has only its `state`.
 enum ModelStatistics {
     static func document(for model: ServedModel) -> JSONValue {
         let state: String =
@@ -20,9 +21,10 @@ enum ModelStatistics {
             case .failed: "failed"
             case .unloading: "unloading"
             }
-        guard let scheduler = model.readyModel?.scheduler else {
+        guard let ready = model.readyModel else {
             return .object([("state", .string(state))])
         }
+        let scheduler = ready.scheduler
         let settings = scheduler.settings
         let counters = scheduler.statistics
         return .object([
@@ -41,7 +43,7 @@ enum ModelStatistics {
             ("expired", .integer(Int64(counters.expired))),
             ("cancelled", .integer(Int64(counters.cancelled))),
             ("failed", .integer(Int64(counters.failed))),
-        ])
+        ] + ready.pipeline.service.statistics)
     }
 
     /// A setting's duration in whole milliseconds, as the command line took it.

@@ -68,7 +68,7 @@ enum PythonChannelError: Error, CustomStringConvertible {
     var description: String {
         switch self {
         case .closed: "the Python worker process exited"
-        case .timedOut(let limit): "the Python worker did not answer within \(limit)"
+        case .timedOut(let limit): "the Python worker did not answer within \(limit.components.seconds) seconds"
         case .malformed(let what): "the Python worker sent a malformed frame (\(what))"
         case .io(let what): "the channel to the Python worker failed (\(what))"
         }

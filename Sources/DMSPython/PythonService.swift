@@ -35,8 +35,13 @@ public struct PythonService: ModelService {
     let signature: ModelSignature
     private let pool: PythonWorkerPool
 
-    /// Worker processes replaced since the model loaded.
-    public var restarts: Int { pool.restarts.load(ordering: .relaxed) }
+    /// The workers and how many were replaced since the model loaded.
+    public var statistics: [(key: String, value: JSONValue)] {
+        [
+            ("python_workers", .integer(Int64(pool.settings.workers))),
+            ("python_worker_restarts", .integer(Int64(pool.restarts.load(ordering: .relaxed)))),
+        ]
+    }
 
     /// Starts the workers of `file` for the model of `artifacts`; a file that does not import or
     /// has no single service class is an `.invalidModel` error saying where and why.

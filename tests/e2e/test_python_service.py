@@ -33,10 +33,28 @@ class DigitsService(MXNetBaseService):
         return [ndarray.top_probability(d, self.labels, top=5) for d in data]
 """
 
+# The same written against the released seed package's module paths, reusing its vision service
+# and overriding __init__ in the README's form.
+RELEASED_STYLE = """
+import mxnet as mx
+from mms.model_service.mxnet_vision_service import MXNetVisionService
+from mms.utils.mxnet import ndarray
+
+
+class DigitsService(MXNetVisionService):
+    def __init__(self, path, synset=None, ctx=mx.cpu()):
+        super().__init__(path, synset, ctx)
+        self.top = 5
+
+    def _postprocess(self, data):
+        return [ndarray.top_probability(d, self.labels, top=self.top) for d in data]
+"""
+
 # A service that fails on purpose, by the first byte of the input: "b" bad input (400), "e" an
-# exception (500), "x" the worker process exits.
+# exception (500), "x" the worker process exits, "h" it hangs.
 FAILING = """
 import os
+import time
 from dms.errors import InvalidInput
 from dms.mxnet_model_service import MXNetBaseService
 import numpy as np
@@ -51,6 +69,8 @@ class FailingService(MXNetBaseService):
             raise ValueError("the service broke")
         if first == b"x":
             os._exit(3)
+        if first == b"h":
+            time.sleep(600)
         return [np.zeros((1, 1, 8, 8))]
 
     def _postprocess(self, data):
@@ -68,21 +88,24 @@ def write(tmp_path, name, source):
 def servers(start_server, tmp_path_factory):
     folder = tmp_path_factory.mktemp("services")
     python = start_server("--models", f"digits={DIGITS}", "--service", write(folder, "digits_service.py", SEED_STYLE), "--python-workers", "2")
+    released = start_server("--models", f"digits={DIGITS}", "--service", write(folder, "released_service.py", RELEASED_STYLE))
     built_in = start_server("--models", f"digits={DIGITS}")
-    yield python, built_in
-    assert python.stop() == 0, python.output
-    assert built_in.stop() == 0, built_in.output
+    yield python, released, built_in
+    for server in (python, released, built_in):
+        assert server.stop() == 0, server.output
 
 
 @pytest.mark.parametrize("sample", SAMPLES, ids=lambda path: path.name)
-def test_a_seed_style_service_answers_what_the_built_in_service_does(servers, sample):
-    python, built_in = servers
+def test_seed_style_services_answer_what_the_built_in_service_does(servers, sample):
+    """Both import spellings: the seed README's (`dms.*`) and the released package's (`mms.*`)."""
+    python, released, built_in = servers
     files = {"input0": (sample.name, sample.read_bytes())}
     expected = requests.post(f"{built_in.url}/digits/predict", files=files, timeout=60)
-    answer = requests.post(f"{python.url}/digits/predict", files=files, timeout=60)
-    assert answer.status_code == 200, answer.text
-    assert answer.headers["Content-Type"] == "application/json"
-    assert answer.json() == expected.json()
+    for server in (python, released):
+        answer = requests.post(f"{server.url}/digits/predict", files=files, timeout=60)
+        assert answer.status_code == 200, answer.text
+        assert answer.headers["Content-Type"] == "application/json"
+        assert answer.json() == expected.json()
 
 
 def test_concurrent_requests_all_get_their_own_answers_in_batches(start_server, tmp_path):
@@ -115,7 +138,7 @@ def test_concurrent_requests_all_get_their_own_answers_in_batches(start_server, 
 
 
 def test_service_failures_are_clear_errors_and_a_crashed_worker_is_replaced(start_server, tmp_path):
-    server = start_server("--models", f"digits={DIGITS}", "--service", write(tmp_path, "failing.py", FAILING))
+    server = start_server("--models", f"digits={DIGITS}", "--service", write(tmp_path, "failing.py", FAILING), "--python-timeout", "3")
     url = f"{server.url}/digits/predict"
 
     def post(first_byte):
@@ -129,8 +152,13 @@ def test_service_failures_are_clear_errors_and_a_crashed_worker_is_replaced(star
     assert "Traceback" in server.output and "ValueError: the service broke" in server.output
     crashed = post(b"x")
     assert crashed.status_code == 500 and "the Python worker process exited" in crashed.json()["message"]
+    assert post(b"o").json() == {"prediction": "ok"}
+    hung = post(b"h")
+    assert hung.status_code == 500 and "did not answer within 3 seconds" in hung.json()["message"]
     fine = post(b"o")
     assert fine.status_code == 200 and fine.json() == {"prediction": "ok"}
+    statistics = requests.get(f"{server.url}/statistics", timeout=10).json()["models"]["digits"]
+    assert statistics["python_workers"] == 1 and statistics["python_worker_restarts"] == 2
     assert server.stop() == 0, server.output
 
 

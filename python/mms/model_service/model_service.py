@@ -1,0 +1,1 @@
+from dms.model_service import ModelService, SingleNodeService  # noqa: F401

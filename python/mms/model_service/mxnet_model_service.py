@@ -1,0 +1,1 @@
+from dms.mxnet_model_service import MXNetBaseService  # noqa: F401

@@ -1,0 +1,1 @@
+from dms.mxnet_vision_service import MXNetVisionService  # noqa: F401
