@@ -5,15 +5,19 @@ import ZIPFoundation
 /// Packs a model folder into a `.model` archive (what `deep-model-export` does).
 public enum ModelArchiveWriter {
     /// Writes `destination` as a zip of every regular file under `folder` (hidden files and a
-    /// `MANIFEST.json` left in the folder excepted) plus `manifest` as `MANIFEST.json`. The
-    /// archive is written under a temporary name and renamed when complete.
-    public static func write(folder: URL, manifest: JSONValue, to destination: URL) throws(DMSError) {
+    /// `MANIFEST.json` left in the folder excepted), each of `extraFiles` at the archive's top
+    /// level under its own name (a custom service's file), plus `manifest` as `MANIFEST.json`.
+    /// The archive is written under a temporary name and renamed when complete.
+    public static func write(folder: URL, extraFiles: [URL] = [], manifest: JSONValue, to destination: URL) throws(DMSError) {
         let temporary = destination.deletingLastPathComponent().appendingPathComponent(".\(destination.lastPathComponent).partial-\(UUID().uuidString)")
         defer { try? FileManager.default.removeItem(at: temporary) }
         do {
             let archive = try Archive(url: temporary, accessMode: .create)
             for relativePath in try filesToPack(in: folder) {
                 try archive.addEntry(with: relativePath, relativeTo: folder, compressionMethod: .deflate)
+            }
+            for file in extraFiles {
+                try archive.addEntry(with: file.lastPathComponent, relativeTo: file.deletingLastPathComponent(), compressionMethod: .deflate)
             }
             let manifestBytes = Data(manifest.serialized())
             try archive.addEntry(with: "MANIFEST.json", type: .file, uncompressedSize: Int64(manifestBytes.count), compressionMethod: .deflate) { position, size in

@@ -24,7 +24,7 @@ public struct ExportCommand: ParsableCommand {
     @Option(name: .customLong("model-path"), help: "Folder with an MXNet model (signature.json, NAME-symbol.json, NAME-EPOCH.params) or an ONNX model (one NAME.onnx, signature.json optional), and optionally synset.txt.")
     var modelPath: String
 
-    @Option(name: .customLong("service-file-path"), help: "The service to record in the manifest: a built-in one (mxnet_vision_service.py, mxnet_model_service.py); custom services are not supported yet. Default: by the signature's input_type and output_type.")
+    @Option(name: .customLong("service-file-path"), help: "The service to record in the manifest: a built-in one (mxnet_vision_service.py, mxnet_model_service.py), or a Python file with a custom service, packed into the archive (served only by a server started with --trust-archive-code). Default: by the signature's input_type and output_type.")
     var serviceFilePath: String?
 
     @Option(name: .long, help: "Folder to write the archive to (default: the current folder).")
@@ -35,15 +35,29 @@ public struct ExportCommand: ParsableCommand {
 
     public init() {}
 
+    /// The custom service file `--service-file-path` names: a `.py` file that exists and is not
+    /// a built-in service's name.
+    private var customServiceFile: URL? {
+        guard let serviceFilePath, ServiceCatalog.builtIn.canonicalName(URL(fileURLWithPath: serviceFilePath).lastPathComponent) == nil,
+            serviceFilePath.hasSuffix(".py"), FileManager.default.fileExists(atPath: serviceFilePath)
+        else { return nil }
+        return URL(fileURLWithPath: serviceFilePath).standardizedFileURL
+    }
+
     public func validate() throws {
         do {
             try ModelArgumentParser.validateName(modelName)
         } catch {
             throw ValidationError(error.message)
         }
-        if let serviceFilePath, ServiceCatalog.builtIn.canonicalName(URL(fileURLWithPath: serviceFilePath).lastPathComponent) == nil {
-            throw ValidationError(
-                "--service-file-path \(serviceFilePath): custom services are not supported yet; use \(BuiltInServices.vision).py or \(BuiltInServices.tensor).py")
+        if let serviceFilePath, ServiceCatalog.builtIn.canonicalName(URL(fileURLWithPath: serviceFilePath).lastPathComponent) == nil,
+            customServiceFile == nil
+        {
+            guard serviceFilePath.hasSuffix(".py") else {
+                throw ValidationError(
+                    "--service-file-path \(serviceFilePath): a Python file with a custom service, or a built-in service (\(BuiltInServices.vision).py, \(BuiltInServices.tensor).py)")
+            }
+            throw ValidationError("--service-file-path \(serviceFilePath): no such file")
         }
     }
 
@@ -69,7 +83,11 @@ public struct ExportCommand: ParsableCommand {
             try FileManager.default.createDirectory(at: outputFolder, withIntermediateDirectories: true)
             let hasSignatureFile = FileManager.default.fileExists(atPath: folder.appendingPathComponent("signature.json").path)
             let manifest = manifest(for: artifacts, engine: engine, engineVersion: Self.versionIfInstalled(engine), hasSignatureFile: hasSignatureFile)
-            try ModelArchiveWriter.write(folder: folder, manifest: manifest, to: destination)
+            // A custom service's file is packed at the top level, unless it is there already.
+            let extraFiles = customServiceFile.map { file in
+                FileManager.default.fileExists(atPath: folder.appendingPathComponent(file.lastPathComponent).path) ? [] : [file]
+            } ?? []
+            try ModelArchiveWriter.write(folder: folder, extraFiles: extraFiles, manifest: manifest, to: destination)
         } catch let error as DMSError {
             throw ValidationError("\(modelPath): \(error.message)")
         }
@@ -92,7 +110,8 @@ public struct ExportCommand: ParsableCommand {
     /// version of the engine library that checked it. An ONNX model without `signature.json`
     /// records none; the server reads the signature from the model.
     private func manifest(for artifacts: ModelArtifacts, engine: any InferenceEngine, engineVersion: String?, hasSignatureFile: Bool) -> JSONValue {
-        let service = serviceFilePath.flatMap { ServiceCatalog.builtIn.canonicalName(URL(fileURLWithPath: $0).lastPathComponent) }
+        let service = customServiceFile?.lastPathComponent
+            ?? serviceFilePath.flatMap { ServiceCatalog.builtIn.canonicalName(URL(fileURLWithPath: $0).lastPathComponent) }
             ?? BuiltInServices.defaultService(for: artifacts.signature)
         var model: [(key: String, value: JSONValue)] = [("Model Name", .string(modelName)), ("Model Format", .string(engine.format.name))]
         for role in engine.format.fileRoles {

@@ -48,7 +48,9 @@ public struct ModelServer: Sendable {
             store: store,
             engines: Engines.all(threadCount: configuration.engineThreads, logger: logger),
             requestedService: configuration.service,
-            makeService: configuration.services.factory(maxImagePixels: configuration.maxImagePixels, python: configuration.python, logger: logger))
+            makeService: configuration.services.factory(
+                maxImagePixels: configuration.maxImagePixels, python: configuration.python, trustArchiveCode: configuration.trustArchiveCode,
+                logger: logger))
         let routes = ModelServerRoutes(
             registry: registry,
             configuration: HTTPConfiguration(maxBodyBytes: configuration.maxRequestBytes, advertisedHost: "\(configuration.host):\(configuration.port)"))

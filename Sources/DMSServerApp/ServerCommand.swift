@@ -82,6 +82,9 @@ public struct ServerCommand: AsyncParsableCommand {
     @Option(name: .customLong("python-workers"), help: "Worker processes per model for a Python service (--service my_service.py).")
     var pythonWorkers = 1
 
+    @Flag(name: .customLong("trust-archive-code"), help: "Serve archives that carry their own Python service (their MANIFEST.json names a .py file inside them) with it. Off by default: an archive, possibly fetched from a URL, must not run code the operator did not approve.")
+    var trustArchiveCode = false
+
     @Option(name: .customLong("python-timeout"), help: "Seconds a Python service's worker may take to answer one request before it is killed and restarted.")
     var pythonTimeout = 30
 
@@ -164,6 +167,7 @@ public struct ServerCommand: AsyncParsableCommand {
             service: service.map { ServiceCatalog.current.isPythonFile($0) ? URL(fileURLWithPath: $0).standardizedFileURL.path : ServiceCatalog.current.canonicalName($0) ?? $0 },
             services: ServiceCatalog.current,
             python: PythonService.Settings.locate(workers: pythonWorkers, timeout: .seconds(pythonTimeout)),
+            trustArchiveCode: trustArchiveCode,
             host: host,
             port: port,
             modelStore: modelStore.map { URL(fileURLWithPath: $0) } ?? ModelStore.defaultRoot,

@@ -14,6 +14,8 @@ public struct ServerConfiguration: Sendable {
     public var services: ServiceCatalog
     /// How Python services run, when the project's Python environment was found.
     public var python: PythonService.Settings?
+    /// Whether archives that carry their own Python service may run it.
+    public var trustArchiveCode: Bool
     public var host: String
     /// 0 binds a free port.
     public var port: Int
@@ -37,6 +39,7 @@ public struct ServerConfiguration: Sendable {
 
     public init(
         models: [ModelSpec], service: String? = nil, services: ServiceCatalog = .builtIn, python: PythonService.Settings? = nil,
+        trustArchiveCode: Bool = false,
         host: String = "127.0.0.1", port: Int = 8080,
         modelStore: URL = ModelStore.defaultRoot, maxRequestBytes: Int = 10 << 20, maxImagePixels: Int = 40_000_000,
         allowModelFailures: Bool = false, downloads: DownloadSettings = DownloadSettings(),
@@ -46,6 +49,7 @@ public struct ServerConfiguration: Sendable {
         self.service = service
         self.services = services
         self.python = python
+        self.trustArchiveCode = trustArchiveCode
         self.host = host
         self.port = port
         self.modelStore = modelStore

@@ -73,20 +73,37 @@ public struct ServiceCatalog: Sendable {
     }
 
     /// The factory the runtime calls for each loaded model. `python` says how to run Python
-    /// services (nil: a Python file is refused).
-    public func factory(maxImagePixels: Int, python: PythonService.Settings? = nil, logger: Logger = Logger(label: "deep-model-server")) -> ServiceFactory {
+    /// services (nil: a Python file is refused). An archive that carries its own Python service
+    /// (its `MANIFEST.json` names a `.py` file inside it) is served with it only when
+    /// `trustArchiveCode` says the operator allows archives to run their code: an archive
+    /// fetched from a URL must not run code nobody approved.
+    public func factory(
+        maxImagePixels: Int, python: PythonService.Settings? = nil, trustArchiveCode: Bool = false,
+        logger: Logger = Logger(label: "deep-model-server")
+    ) -> ServiceFactory {
         { [self] (artifacts, description, requested, modelName) async throws(DMSError) -> any ModelService in
-            if let requested, isPythonFile(requested) {
+            func startPython(_ file: URL) async throws(DMSError) -> any ModelService {
                 guard let python else {
-                    throw DMSError(.unsupported, "\(requested): this server runs no Python services (no Python environment was found)")
+                    throw DMSError(.unsupported, "\(file.lastPathComponent): this server runs no Python services (no Python environment was found)")
                 }
-                return try await PythonService.start(
-                    file: URL(fileURLWithPath: requested), artifacts: artifacts, modelName: modelName, settings: python, logger: logger)
+                return try await PythonService.start(file: file, artifacts: artifacts, modelName: modelName, settings: python, logger: logger)
             }
-            if let named = artifacts.manifestService, canonicalName(named) == nil {
-                throw DMSError(
-                    .invalidModel,
-                    "MANIFEST.json names the service '\(named)', which this server does not have (\(names.joined(separator: ", "))); custom Python services are not supported yet")
+            if let requested, isPythonFile(requested) {
+                return try await startPython(URL(fileURLWithPath: requested))
+            }
+            if requested == nil, let named = artifacts.manifestService, canonicalName(named) == nil {
+                let file = artifacts.directory.appendingPathComponent("\(named).py")
+                guard FileManager.default.fileExists(atPath: file.path) else {
+                    throw DMSError(
+                        .invalidModel,
+                        "MANIFEST.json names the service '\(named)', which neither this server (\(names.joined(separator: ", "))) nor the archive has")
+                }
+                guard trustArchiveCode else {
+                    throw DMSError(
+                        .invalidModel,
+                        "the archive carries its own Python service, \(named).py; archives run their own code only when the server is started with --trust-archive-code")
+                }
+                return try await startPython(file)
             }
             let chosen = requested.flatMap(canonicalName) ?? artifacts.manifestService.flatMap(canonicalName)
                 ?? BuiltInServices.defaultService(for: artifacts.signature)

@@ -52,7 +52,7 @@ struct ServiceCatalogTests {
         let description = PredictorDescription(outputNames: ["y"], outputActivation: .none)
         let unknown = try artifacts(manifestService: "mine")
         await #expect { try await make(unknown, description, nil, "m") } throws: {
-            ($0 as? DMSError)?.message.contains("MANIFEST.json names the service 'mine', which this server does not have") == true
+            ($0 as? DMSError)?.message.contains("MANIFEST.json names the service 'mine', which neither this server") == true
         }
     }
 }

@@ -108,7 +108,8 @@ def test_refusals_name_the_file_and_the_problem(model_folder, tmp_path, change, 
         (["--model-name", "d", "--model-path", "/no/such/folder"], "no such folder"),
         (["--model-name", ".d", "--model-path", SOURCE], "not a valid model name"),
         (["--model-name", "a/b", "--model-path", SOURCE], "not a valid model name"),
-        (["--model-name", "d", "--model-path", SOURCE, "--service-file-path", "my_service.py"], "custom services"),
+        (["--model-name", "d", "--model-path", SOURCE, "--service-file-path", "my_service.py"], "my_service.py: no such file"),
+        (["--model-name", "d", "--model-path", SOURCE, "--service-file-path", "service.txt"], "a Python file with a custom service"),
     ],
 )
 def test_refused_arguments(tmp_path, args, fragment):

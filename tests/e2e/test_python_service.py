@@ -183,3 +183,59 @@ def test_a_missing_service_file_is_refused_before_starting(start_server, tmp_pat
     server = start_server("--models", f"digits={DIGITS}", "--service", tmp_path / "nowhere.py", wait=False)
     server.process.wait(timeout=60)
     assert "nowhere.py: no such Python file" in server.output
+
+
+def test_an_exported_archive_carries_its_service_and_runs_it_only_when_trusted(start_server, servers, tmp_path):
+    import json
+    import subprocess
+    import zipfile
+
+    from conftest import EXPORT_BINARY
+
+    *_, built_in = servers
+    service = write(tmp_path, "digits_service.py", SEED_STYLE)
+    result = subprocess.run(
+        [str(EXPORT_BINARY), "--model-name", "digits", "--model-path", EXAMPLES / "digits-mlp", "--service-file-path", service, "--output", tmp_path],
+        capture_output=True, text=True, timeout=60,
+    )
+    assert result.returncode == 0, result.stderr
+    archive = tmp_path / "digits.model"
+    with zipfile.ZipFile(archive) as packed:
+        assert "digits_service.py" in packed.namelist()
+        assert json.loads(packed.read("MANIFEST.json"))["Model"]["Service"] == "digits_service.py"
+
+    refused = start_server("--models", f"digits={archive}", wait=False)
+    assert_failed_start(refused, "digits", "carries its own Python service, digits_service.py", "--trust-archive-code")
+
+    trusted = start_server("--models", f"digits={archive}", "--trust-archive-code")
+    files = {"input0": (SAMPLES[0].name, SAMPLES[0].read_bytes())}
+    answer = requests.post(f"{trusted.url}/digits/predict", files=files, timeout=60)
+    assert answer.status_code == 200, answer.text
+    assert answer.json() == requests.post(f"{built_in.url}/digits/predict", files=files, timeout=60).json()
+    assert trusted.stop() == 0, trusted.output
+
+
+def test_a_seed_era_archive_with_its_custom_service_loads_when_trusted(start_server, tmp_path):
+    """The seed's manifest names the service file and the model's files, with no model format."""
+    import json
+    import zipfile
+
+    folder = EXAMPLES / "digits-mlp"
+    archive = tmp_path / "seed-digits.model"
+    manifest = {
+        "Engine": {"MXNet": "1.9.1"},
+        "Model": {
+            "Model Name": "digits", "Symbol": "digits-mlp-symbol.json", "Parameters": "digits-mlp-0000.params",
+            "Signature": "signature.json", "Service": "custom_service.py",
+        },
+    }
+    with zipfile.ZipFile(archive, "w") as packed:
+        for file in folder.iterdir():
+            packed.write(file, file.name)
+        packed.writestr("custom_service.py", textwrap.dedent(RELEASED_STYLE))
+        packed.writestr("MANIFEST.json", json.dumps(manifest))
+    server = start_server("--models", f"digits={archive}", "--trust-archive-code")
+    answer = requests.post(f"{server.url}/digits/predict", files={"input0": (SAMPLES[1].name, SAMPLES[1].read_bytes())}, timeout=60)
+    assert answer.status_code == 200, answer.text
+    assert len(answer.json()["prediction"][0]) == 5
+    assert server.stop() == 0, server.output
