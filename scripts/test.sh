@@ -26,3 +26,4 @@ export DMS_MXNET_LIBRARY="$ROOT/.runtime/lib/libmxnet.so"
 
 echo "test: benchmark smoke run"
 "$ROOT/bench/run.sh" --smoke
+"$ROOT/bench/python-channel.sh" --smoke

@@ -12,7 +12,7 @@ public struct BenchCommand: AsyncParsableCommand {
     public static let configuration = CommandConfiguration(
         commandName: "deep-model-bench",
         abstract: "Measure the engine floor of a model, or serve a bare /ping for comparison (see bench/run.sh).",
-        subcommands: [FloorCommand.self, PingServerCommand.self])
+        subcommands: [FloorCommand.self, PingServerCommand.self, PythonChannelCommand.self])
 
     public init() {}
 }

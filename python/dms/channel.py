@@ -45,26 +45,38 @@ class FrameWriter:
             sock.sendall(chunk)
 
 
-def _read_exactly(sock, count):
-    buffer = bytearray(count)
-    view = memoryview(buffer)
+def _read_exactly(sock, view):
     received = 0
-    while received < count:
-        got = sock.recv_into(view[received:], count - received)
+    while received < len(view):
+        got = sock.recv_into(view[received:], len(view) - received)
         if got == 0:
             raise ChannelClosed()
         received += got
-    return buffer
 
 
-def receive(sock):
-    """The next frame: (header dict, payload memoryview)."""
-    header_length, payload_length = _PREFIX.unpack(_read_exactly(sock, _PREFIX.size))
-    if header_length > MAX_HEADER or payload_length > MAX_PAYLOAD:
-        raise ValueError(f"a frame of {header_length} + {payload_length} bytes is beyond the channel's limits")
-    header = json.loads(_read_exactly(sock, header_length))
-    payload = memoryview(_read_exactly(sock, payload_length)) if payload_length else memoryview(b"")
-    return header, payload
+class FrameReader:
+    """Receives frames into one buffer that grows as needed and is reused, so a large payload
+    does not cost fresh pages from the system for every frame. A frame's payload is valid until
+    the next frame is received."""
+
+    def __init__(self, sock):
+        self.sock = sock
+        self._buffer = bytearray(1 << 16)
+
+    def receive(self):
+        """The next frame: (header dict, payload memoryview)."""
+        prefix = bytearray(_PREFIX.size)
+        _read_exactly(self.sock, memoryview(prefix))
+        header_length, payload_length = _PREFIX.unpack(prefix)
+        if header_length > MAX_HEADER or payload_length > MAX_PAYLOAD:
+            raise ValueError(f"a frame of {header_length} + {payload_length} bytes is beyond the channel's limits")
+        header = bytearray(header_length)
+        _read_exactly(self.sock, memoryview(header))
+        if payload_length > len(self._buffer):
+            self._buffer = bytearray(payload_length)
+        payload = memoryview(self._buffer)[:payload_length]
+        _read_exactly(self.sock, payload)
+        return json.loads(header), payload
 
 
 def blob(payload, described):

@@ -108,6 +108,7 @@ def json_default(value):
 class Worker:
     def __init__(self, sock):
         self.sock = sock
+        self.reader = channel.FrameReader(sock)
         self.service = None
         self.signature = {}
 
@@ -136,7 +137,7 @@ class Worker:
         tensors = []
         for index, (value, spec) in enumerate(zip(arrays, specs)):
             array = as_array(value, spec, index)
-            tensors.append(dict(writer.add(array.tobytes()), datatype=NAMES[array.dtype], shape=list(array.shape)))
+            tensors.append(dict(writer.add(array.reshape(-1).view(np.uint8)), datatype=NAMES[array.dtype], shape=list(array.shape)))
         writer.send(self.sock, {"op": "inputs", "tensors": tensors})
 
     def postprocess(self, header, payload):
@@ -144,6 +145,7 @@ class Worker:
 
         outputs = []
         for tensor in header["tensors"]:
+            # Copied into the NDArray: the payload's buffer is reused for the next frame.
             array = np.frombuffer(channel.blob(payload, tensor), dtype=DTYPES[tensor["datatype"]]).reshape(tensor["shape"])
             outputs.append(mx.nd.array(array, dtype=array.dtype))
         prediction = self.service._postprocess(outputs)
@@ -155,7 +157,7 @@ class Worker:
         handlers = {"preprocess": self.preprocess, "postprocess": self.postprocess}
         while True:
             try:
-                header, payload = channel.receive(self.sock)
+                header, payload = self.reader.receive()
             except channel.ChannelClosed:
                 return
             op = header.get("op")
