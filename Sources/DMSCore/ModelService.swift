@@ -21,10 +21,17 @@ public protocol ModelService: Sendable {
     /// Counters of the service's own, added to the model's `GET /statistics` entry (a Python
     /// service's worker processes and their restarts); none by default.
     var statistics: [(key: String, value: JSONValue)] { get }
+
+    /// The whole answer to a request, for a service that runs the model itself (a Python
+    /// service that overrides the seed's `_inference`): the engine then does not run it. Nil,
+    /// the default, for services whose model runs in the engine.
+    func answerWithoutEngine(_ request: PredictionRequest) async throws(DMSError) -> PredictionResponse?
 }
 
 extension ModelService {
     public var statistics: [(key: String, value: JSONValue)] { [] }
+
+    public func answerWithoutEngine(_ request: PredictionRequest) async throws(DMSError) -> PredictionResponse? { nil }
 }
 
 /// What a service answers: a JSON document, or raw bytes of a media type (an image output sent

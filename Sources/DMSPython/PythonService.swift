@@ -34,6 +34,8 @@ public struct PythonService: ModelService {
     let file: URL
     let signature: ModelSignature
     private let pool: PythonWorkerPool
+    /// Whether the service overrides `_inference` and so answers whole requests itself.
+    public let runsInference: Bool
 
     /// The workers and how many were replaced since the model loaded.
     public var statistics: [(key: String, value: JSONValue)] {
@@ -52,23 +54,15 @@ public struct PythonService: ModelService {
             ("signature", signatureDocument(artifacts.signature)),
             ("labels", artifacts.labels.map { .array($0.map(JSONValue.string)) } ?? .null),
         ])
-        let pool = try await PythonWorkerPool.start(
+        let (pool, runsInference) = try await PythonWorkerPool.start(
             settings: .init(python: settings.python, pythonPath: settings.packagePath, workers: settings.workers, timeout: settings.timeout),
             loadHeader: .object([("op", .string("load")), ("service_file", .string(file.path)), ("model", model)]),
             logger: logger)
-        return PythonService(file: file, signature: artifacts.signature, pool: pool)
+        return PythonService(file: file, signature: artifacts.signature, pool: pool, runsInference: runsInference)
     }
 
     public func prepare(_ request: PredictionRequest) async throws(DMSError) -> PreparedInputs {
-        let parts = try request.partsInSignatureOrder(signature)
-        var frame = PythonFrameBuilder()
-        var described: [JSONValue] = []
-        for part in parts {
-            let blob = frame.add(part.bytes)
-            guard case .object(let fields) = blob else { continue }
-            described.append(.object([("name", .string(part.name)), ("content_type", part.contentType.map(JSONValue.string) ?? .null)] + fields))
-        }
-        let answer = try await call(frame.encoded(header: .object([("op", .string("preprocess")), ("parts", .array(described))])), step: "_preprocess")
+        let answer = try await call(try requestFrame(request, op: "preprocess"), step: "_preprocess")
         guard let tensors = answer.header["tensors"] as? [[String: Any]] else {
             throw DMSError(.internalError, "\(file.lastPathComponent): the worker's answer to _preprocess has no tensors")
         }
@@ -91,6 +85,28 @@ public struct PythonService: ModelService {
             inputs.append(Tensor(dataType: dataType, shape: shape, bytes: Array(bytes)))
         }
         return PreparedInputs(tensors: inputs)
+    }
+
+    /// A whole request, for a service that overrides `_inference`: its `inference(data)` answers.
+    public func answerWithoutEngine(_ request: PredictionRequest) async throws(DMSError) -> PredictionResponse? {
+        guard runsInference else { return nil }
+        let answer = try await call(try requestFrame(request, op: "inference"), step: "inference")
+        do throws(PythonChannelError) {
+            return .bytes(Array(try answer.blob(answer.header["response"])), contentType: "application/json")
+        } catch {
+            throw DMSError(.internalError, "\(file.lastPathComponent): \(error)")
+        }
+    }
+
+    /// The frame that sends the request's parts, in signature order, for `op`.
+    private func requestFrame(_ request: PredictionRequest, op: String) throws(DMSError) -> [UInt8] {
+        var frame = PythonFrameBuilder()
+        var described: [JSONValue] = []
+        for part in try request.partsInSignatureOrder(signature) {
+            guard case .object(let fields) = frame.add(part.bytes) else { continue }
+            described.append(.object([("name", .string(part.name)), ("content_type", part.contentType.map(JSONValue.string) ?? .null)] + fields))
+        }
+        return frame.encoded(header: .object([("op", .string(op)), ("parts", .array(described))]))
     }
 
     public func postprocess(_ outputs: [Tensor], for request: PredictionRequest) async throws(DMSError) -> PredictionResponse {

@@ -37,15 +37,19 @@ final class PythonWorkerPool: Sendable {
     let restarts = Atomic<Int>(0)
 
     /// Starts `settings.workers` processes and loads the service into each; the first failure
-    /// to load is thrown with the worker's message.
-    static func start(settings: Settings, loadHeader: JSONValue, logger: Logger) async throws(DMSError) -> PythonWorkerPool {
+    /// to load is thrown with the worker's message. Also returns whether the service overrides
+    /// `_inference` (and so runs the model itself), as the workers reported it.
+    static func start(settings: Settings, loadHeader: JSONValue, logger: Logger) async throws(DMSError) -> (PythonWorkerPool, runsInference: Bool) {
         let pool = PythonWorkerPool(settings: settings, loadFrame: PythonFrameBuilder().encoded(header: loadHeader), logger: logger)
         var started: [PythonWorkerProcess] = []
+        var runsInference = false
         for _ in 0..<settings.workers {
-            started.append(try await pool.onThread { () throws(DMSError) in try pool.startedWorker() })
+            let (worker, reportsInference) = try await pool.onThread { () throws(DMSError) in try pool.startedWorker() }
+            started.append(worker)
+            runsInference = reportsInference
         }
         pool.state.withLock { $0.idle = started; $0.live = started.count }
-        return pool
+        return (pool, runsInference)
     }
 
     private init(settings: Settings, loadFrame: [UInt8], logger: Logger) {
@@ -85,7 +89,7 @@ final class PythonWorkerPool: Sendable {
     /// the pool keeps one worker fewer and says so in the log.
     private func replace() async {
         do throws(DMSError) {
-            let worker = try await onThread { () throws(DMSError) in try self.startedWorker() }
+            let (worker, _) = try await onThread { () throws(DMSError) in try self.startedWorker() }
             release(worker)
         } catch {
             logger.error("a Python worker could not be restarted", metadata: ["reason": "\(error.message)"])
@@ -99,7 +103,8 @@ final class PythonWorkerPool: Sendable {
         }
     }
 
-    private func startedWorker() throws(DMSError) -> PythonWorkerProcess {
+    /// A new process with the service loaded, and whether the service overrides `_inference`.
+    private func startedWorker() throws(DMSError) -> (PythonWorkerProcess, runsInference: Bool) {
         let worker = try PythonWorkerProcess(python: settings.python, pythonPath: settings.pythonPath)
         let answer: PythonFrame
         do throws(PythonChannelError) {
@@ -112,7 +117,7 @@ final class PythonWorkerPool: Sendable {
             worker.terminate()
             throw DMSError(.invalidModel, answer.header["message"] as? String ?? "the Python service did not load")
         }
-        return worker
+        return (worker, answer.header["runs_inference"] as? Bool ?? false)
     }
 
     /// An idle worker, waiting for one; nil when no worker is left.

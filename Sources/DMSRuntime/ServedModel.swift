@@ -18,6 +18,7 @@ public final class ServedModel: Sendable {
         func predict(
             _ request: PredictionRequest, deadline: ContinuousClock.Instant?, clientGone: (@Sendable () -> Bool)?
         ) async throws(DMSError) -> PredictionResponse {
+            if let answer = try await pipeline.service.answerWithoutEngine(request) { return answer }
             let inputs = try await pipeline.prepare(request)
             let outputs = try await scheduler.predict(inputs, deadline: deadline, clientGone: clientGone)
             return try await pipeline.respond(to: request, with: outputs)

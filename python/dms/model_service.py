@@ -5,7 +5,8 @@ A request runs `inference(data)`: `_preprocess` turns the request's inputs into 
 signature input, `_inference` runs the model, `_postprocess` turns this request's outputs into
 what the client gets under "prediction". In this server the model itself runs in the server's
 native engine (with its batching and queue): the base `_inference` is a placeholder the worker
-never calls.
+never calls. A service that overrides `_inference` runs the model itself: the server then hands it
+whole requests, and its engine does not run them.
 """
 
 import json

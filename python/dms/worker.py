@@ -1,8 +1,9 @@
 """A worker process running one custom service for the server: `python -m dms.worker`.
 
 The server starts it with the socket of its channel as file descriptor 3 (`DMS_CHANNEL_FD`),
-sends `load` once, then one `preprocess` or `postprocess` at a time, and reads one answer per
-frame (see `dms.channel`). Standard output and error stay the server's: a service's prints and
+sends `load` once, then one `preprocess` or `postprocess` at a time (or, for a service that
+overrides `_inference` and so runs the model itself, one `inference` per request), and reads one
+answer per frame (see `dms.channel`). Standard output and error stay the server's: a service's prints and
 the tracebacks of its failures appear in the server's output.
 """
 
@@ -14,6 +15,7 @@ import socket
 import sys
 import traceback
 
+import mxnet as mx  # imported at start (a second or more), not by the first request
 import numpy as np
 
 from dms import channel, model_service
@@ -123,7 +125,15 @@ class Worker:
         cls = load_service_class(header["service_file"])
         self.signature = header["model"].get("signature") or {}
         self.service = create_service(cls, header["model"])
-        channel.FrameWriter().send(self.sock, {"op": "loaded", "service": cls.__name__})
+        runs_inference = cls._inference is not model_service.ModelService._inference
+        channel.FrameWriter().send(self.sock, {"op": "loaded", "service": cls.__name__, "runs_inference": runs_inference})
+
+    def inference(self, header, payload):
+        """The whole request in the service: `_postprocess(_inference(_preprocess(data)))`."""
+        prediction = self.service.inference(request_inputs(header, payload, self.signature))
+        writer = channel.FrameWriter()
+        response = writer.add(json.dumps({"prediction": prediction}, default=json_default, allow_nan=False).encode())
+        writer.send(self.sock, {"op": "response", "response": response})
 
     def preprocess(self, header, payload):
         data = request_inputs(header, payload, self.signature)
@@ -141,8 +151,6 @@ class Worker:
         writer.send(self.sock, {"op": "inputs", "tensors": tensors})
 
     def postprocess(self, header, payload):
-        import mxnet as mx
-
         outputs = []
         for tensor in header["tensors"]:
             # Copied into the NDArray: the payload's buffer is reused for the next frame.
@@ -154,7 +162,7 @@ class Worker:
         writer.send(self.sock, {"op": "response", "response": response})
 
     def serve(self):
-        handlers = {"preprocess": self.preprocess, "postprocess": self.postprocess}
+        handlers = {"preprocess": self.preprocess, "postprocess": self.postprocess, "inference": self.inference}
         while True:
             try:
                 header, payload = self.reader.receive()

@@ -239,3 +239,31 @@ def test_a_seed_era_archive_with_its_custom_service_loads_when_trusted(start_ser
     assert answer.status_code == 200, answer.text
     assert len(answer.json()["prediction"][0]) == 5
     assert server.stop() == 0, server.output
+
+
+# A service that runs the model itself: the server's engine is not used for its requests.
+OWN_INFERENCE = """
+import mxnet as mx
+from dms.mxnet_model_service import MXNetBaseService
+
+
+class CountingService(MXNetBaseService):
+    def _preprocess(self, data):
+        return [len(data[0])]
+
+    def _inference(self, data):
+        return [mx.nd.array([data[0] * 2])]
+
+    def _postprocess(self, data):
+        return {"doubled_length": int(data[0].asscalar())}
+"""
+
+
+def test_a_service_that_overrides_inference_answers_without_the_engine(start_server, tmp_path):
+    server = start_server("--models", f"digits={DIGITS}", "--service", write(tmp_path, "own.py", OWN_INFERENCE))
+    response = requests.post(f"{server.url}/digits/predict", files={"input0": ("x.bin", b"12345")}, timeout=60)
+    assert response.status_code == 200, response.text
+    assert response.json() == {"prediction": {"doubled_length": 10}}
+    statistics = requests.get(f"{server.url}/statistics", timeout=10).json()["models"]["digits"]
+    assert statistics["engine_calls"] == 0
+    assert server.stop() == 0, server.output
