@@ -132,7 +132,7 @@ class Worker:
         """The whole request in the service: `_postprocess(_inference(_preprocess(data)))`."""
         prediction = self.service.inference(request_inputs(header, payload, self.signature))
         writer = channel.FrameWriter()
-        response = writer.add(json.dumps({"prediction": prediction}, default=json_default, allow_nan=False).encode())
+        response = writer.add(json.dumps({"prediction": prediction}, default=json_default, allow_nan=False, separators=(",", ":")).encode())
         writer.send(self.sock, {"op": "response", "response": response})
 
     def preprocess(self, header, payload):
@@ -158,7 +158,7 @@ class Worker:
             outputs.append(mx.nd.array(array, dtype=array.dtype))
         prediction = self.service._postprocess(outputs)
         writer = channel.FrameWriter()
-        response = writer.add(json.dumps({"prediction": prediction}, default=json_default, allow_nan=False).encode())
+        response = writer.add(json.dumps({"prediction": prediction}, default=json_default, allow_nan=False, separators=(",", ":")).encode())
         writer.send(self.sock, {"op": "response", "response": response})
 
     def serve(self):
