@@ -76,6 +76,7 @@ let package = Package(
             name: "DMSPython",
             dependencies: [
                 "DMSCore", .product(name: "Logging", package: "swift-log"), .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "Crypto", package: "swift-crypto"),
             ]
         ),
         .target(

@@ -22,12 +22,16 @@ public struct PythonService: ModelService {
         public var workers: Int
         /// The longest one worker may take to answer one request.
         public var timeout: Duration
+        /// Where a service's `requirements.txt` is installed (a folder of the model store), or
+        /// nil when the operator does not allow installing them (`--install-service-requirements`).
+        public var requirementsCache: URL?
 
-        public init(python: String, packagePath: String, workers: Int = 1, timeout: Duration = .seconds(30)) {
+        public init(python: String, packagePath: String, workers: Int = 1, timeout: Duration = .seconds(30), requirementsCache: URL? = nil) {
             self.python = python
             self.packagePath = packagePath
             self.workers = workers
             self.timeout = timeout
+            self.requirementsCache = requirementsCache
         }
     }
 
@@ -54,10 +58,21 @@ public struct PythonService: ModelService {
             ("signature", signatureDocument(artifacts.signature)),
             ("labels", artifacts.labels.map { .array($0.map(JSONValue.string)) } ?? .null),
         ])
-        let (pool, runsInference) = try await PythonWorkerPool.start(
-            settings: .init(python: settings.python, pythonPath: settings.packagePath, workers: settings.workers, timeout: settings.timeout),
-            loadHeader: .object([("op", .string("load")), ("service_file", .string(file.path)), ("model", model)]),
-            logger: logger)
+        let requirements = ServiceRequirements(besides: file)
+        var pythonPath = settings.packagePath
+        if let requirements, let cache = settings.requirementsCache {
+            pythonPath = try await requirements.installed(into: cache, python: settings.python, logger: logger).path + ":" + pythonPath
+        }
+        let pool: PythonWorkerPool, runsInference: Bool
+        do throws(DMSError) {
+            (pool, runsInference) = try await PythonWorkerPool.start(
+                settings: .init(python: settings.python, pythonPath: pythonPath, workers: settings.workers, timeout: settings.timeout),
+                loadHeader: .object([("op", .string("load")), ("service_file", .string(file.path)), ("model", model)]),
+                logger: logger)
+        } catch where requirements != nil && settings.requirementsCache == nil {
+            throw DMSError(
+                error.code, "\(error.message) (the service's requirements.txt is installed only when the server is started with --install-service-requirements)")
+        }
         return PythonService(file: file, signature: artifacts.signature, pool: pool, runsInference: runsInference)
     }
 

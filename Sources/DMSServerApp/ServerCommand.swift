@@ -82,6 +82,9 @@ public struct ServerCommand: AsyncParsableCommand {
     @Option(name: .customLong("python-workers"), help: "Worker processes per model for a Python service (--service my_service.py).")
     var pythonWorkers = 1
 
+    @Flag(name: .customLong("install-service-requirements"), help: "Install the packages a Python service lists in a requirements.txt beside its file (pip, from PyPI) into the model store, for its workers. Off by default: installing runs code from PyPI.")
+    var installServiceRequirements = false
+
     @Flag(name: .customLong("trust-archive-code"), help: "Serve archives that carry their own Python service (their MANIFEST.json names a .py file inside them) with it. Off by default: an archive, possibly fetched from a URL, must not run code the operator did not approve.")
     var trustArchiveCode = false
 
@@ -160,17 +163,22 @@ public struct ServerCommand: AsyncParsableCommand {
         }
         let pairs = try ModelArgumentParser.parse(models)
         let settings = try schedulingSettings(modelNames: pairs.map(\.name))
+        let storeRoot = modelStore.map { URL(fileURLWithPath: $0) } ?? ModelStore.defaultRoot
+        var python = PythonService.Settings.locate(workers: pythonWorkers, timeout: .seconds(pythonTimeout))
+        if installServiceRequirements {
+            python?.requirementsCache = storeRoot.appendingPathComponent("python-packages")
+        }
         let configuration = try ServerConfiguration(
             models: pairs.map { pair throws(DMSError) in
                 ModelSpec(name: pair.name, location: try ModelLocation(parsing: pair.location), settings: settings(pair.name))
             },
             service: service.map { ServiceCatalog.current.isPythonFile($0) ? URL(fileURLWithPath: $0).standardizedFileURL.path : ServiceCatalog.current.canonicalName($0) ?? $0 },
             services: ServiceCatalog.current,
-            python: PythonService.Settings.locate(workers: pythonWorkers, timeout: .seconds(pythonTimeout)),
+            python: python,
             trustArchiveCode: trustArchiveCode,
             host: host,
             port: port,
-            modelStore: modelStore.map { URL(fileURLWithPath: $0) } ?? ModelStore.defaultRoot,
+            modelStore: storeRoot,
             maxRequestBytes: maxRequestSize,
             maxImagePixels: maxImagePixels,
             allowModelFailures: allowModelFailures,

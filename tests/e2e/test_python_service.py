@@ -267,3 +267,40 @@ def test_a_service_that_overrides_inference_answers_without_the_engine(start_ser
     statistics = requests.get(f"{server.url}/statistics", timeout=10).json()["models"]["digits"]
     assert statistics["engine_calls"] == 0
     assert server.stop() == 0, server.output
+
+
+# A service that needs a package the project's environment does not have (tabulate, from PyPI).
+NEEDS_A_PACKAGE = """
+import tabulate
+from dms.mxnet_model_service import MXNetBaseService
+import numpy as np
+
+
+class TableService(MXNetBaseService):
+    def _preprocess(self, data):
+        return [np.zeros((1, 1, 8, 8))]
+
+    def _postprocess(self, data):
+        return tabulate.tabulate([["rows", int(data[0].shape[0])]], tablefmt="plain")
+"""
+
+
+def test_requirements_beside_a_service_are_installed_only_when_allowed(start_server, tmp_path):
+    service = write(tmp_path, "table_service.py", NEEDS_A_PACKAGE)
+    (tmp_path / "requirements.txt").write_text("tabulate==0.9.0\n")
+    store = tmp_path / "store"
+
+    refused = start_server("--models", f"digits={DIGITS}", "--service", service, store_dir=store, wait=False)
+    assert_failed_start(refused, "table_service.py, line 2", "No module named 'tabulate'", "--install-service-requirements")
+
+    allowed = start_server("--models", f"digits={DIGITS}", "--service", service, "--install-service-requirements", store_dir=store)
+    response = requests.post(f"{allowed.url}/digits/predict", files={"input0": ("x.bin", b"any")}, timeout=60)
+    assert response.status_code == 200, response.text
+    assert response.json() == {"prediction": "rows  1"}
+    assert allowed.stop() == 0, allowed.output
+    installed = [path for path in (store / "python-packages").iterdir() if not path.name.startswith(".")]
+    assert len(installed) == 1 and (installed[0] / "tabulate").is_dir()
+
+    again = start_server("--models", f"digits={DIGITS}", "--service", service, "--install-service-requirements", store_dir=store)
+    assert "using the installed service requirements" in again.output
+    assert again.stop() == 0, again.output
