@@ -11,44 +11,9 @@ from conftest import EXAMPLES, assert_failed_start
 DIGITS = EXAMPLES / "digits-mlp.model"
 SAMPLES = sorted((EXAMPLES / "samples").glob("digit-*.png"))[:4]
 
-# The seed README's Resnet18Service pattern, for the digits model: decode, resize to the
-# signature's size, NCHW; the top 5 classes with their labels.
-SEED_STYLE = """
-import mxnet as mx
-from dms.mxnet_utils import image, ndarray
-from dms.mxnet_model_service import MXNetBaseService
-
-
-class DigitsService(MXNetBaseService):
-    def _preprocess(self, data):
-        images = []
-        for index, img in enumerate(data):
-            _, channels, height, width = self.signature["inputs"][index]["data_shape"]
-            img_arr = image.read(img, flag=1 if channels == 3 else 0)
-            img_arr = image.resize(img_arr, width, height)
-            images.append(image.transform_shape(img_arr))
-        return images
-
-    def _postprocess(self, data):
-        return [ndarray.top_probability(d, self.labels, top=5) for d in data]
-"""
-
-# The same written against the released seed package's module paths, reusing its vision service
-# and overriding __init__ in the README's form.
-RELEASED_STYLE = """
-import mxnet as mx
-from mms.model_service.mxnet_vision_service import MXNetVisionService
-from mms.utils.mxnet import ndarray
-
-
-class DigitsService(MXNetVisionService):
-    def __init__(self, path, synset=None, ctx=mx.cpu()):
-        super().__init__(path, synset, ctx)
-        self.top = 5
-
-    def _postprocess(self, data):
-        return [ndarray.top_probability(d, self.labels, top=self.top) for d in data]
-"""
+# The seed README's Resnet18Service pattern for the digits model, against both import spellings.
+SEED_STYLE = (EXAMPLES / "python-services" / "digits_service.py").read_text()
+RELEASED_STYLE = (EXAMPLES / "python-services" / "digits_service_mms.py").read_text()
 
 # A service that fails on purpose, by the first byte of the input: "b" bad input (400), "e" an
 # exception (500), "x" the worker process exits, "h" it hangs.
