@@ -226,3 +226,26 @@ def test_classification_settings_on_the_tensor_service_are_refused(start_server,
     folder = digits_with_postprocess(tmp_path, {"top_k": 3})
     server = start_server("--service", "mxnet_model_service", "--models", f"digits={folder}", wait=False)
     assert_failed_start(server, "postprocess.softmax, top_k and labels", "mxnet_model_service")
+
+
+NORMALIZED = EXAMPLES / "digits-normalized"
+DIGIT_SAMPLES = sorted((EXAMPLES / "samples").glob("digit-*-*.png"))
+
+
+def test_a_model_trained_on_normalized_pixels_needs_only_its_signature(start_server):
+    """examples/digits-normalized (examples/train_digits_normalized.py) sees (pixel / 255 - mean) / std;
+    its signature's preprocess block makes the server feed exactly that: the classes are right and
+    the probabilities are MXNet's Python's on the same normalized tensor."""
+    block = json.loads((NORMALIZED / "signature.json").read_text())["inputs"][0]["preprocess"]
+    server = start_server("--models", f"normalized={NORMALIZED}")
+    net = mx.gluon.SymbolBlock.imports(
+        str(NORMALIZED / "digits-normalized-symbol.json"), ["data"], str(NORMALIZED / "digits-normalized-0000.params"))
+    for sample in DIGIT_SAMPLES:
+        label = sample.name.split("-")[1]
+        files = {"input0": (sample.name, sample.read_bytes())}
+        [top] = requests.post(f"{server.url}/normalized/predict", files=files, timeout=60).json()["prediction"]
+        assert top[0]["class"] == label
+        pixels = mx.img.imresize(decode(sample.read_bytes(), gray=True), 8, 8, 2).asnumpy().transpose(2, 0, 1)[np.newaxis]
+        expected = net(mx.nd.array(normalize(pixels, block["scale"], block["mean"], block["std"]))).asnumpy()[0]
+        assert abs(top[0]["probability"] - float(expected[int(label)])) < 1e-6
+    assert server.stop() == 0, server.output
