@@ -269,3 +269,26 @@ def test_requirements_beside_a_service_are_installed_only_when_allowed(start_ser
     again = start_server("--models", f"digits={DIGITS}", "--service", service, "--install-service-requirements", store_dir=store)
     assert "using the installed service requirements" in again.output
     assert again.stop() == 0, again.output
+
+
+TOPICS = EXAMPLES / "text-topics"
+
+
+@pytest.mark.parametrize(
+    "sentence,topic",
+    [
+        ("The striker scored a late goal and the team won the match", "sport"),
+        ("Heavy rain and cold wind in the forecast for today", "weather"),
+        ("Bake the bread in a hot oven and serve it with soup", "food"),
+        ("We take an umbrella because of the thunder storm", "weather"),
+    ],
+)
+def test_a_text_model_with_a_tokenizing_service(start_server, sentence, topic):
+    server = start_server("--models", f"topics={TOPICS}", "--service", TOPICS / "topic_service.py")
+    response = requests.post(f"{server.url}/topics/predict", json={"input0": sentence}, timeout=60)
+    assert response.status_code == 200, response.text
+    prediction = response.json()["prediction"]
+    assert prediction["topic"] == topic and prediction["probability"] > 0.5
+    empty = requests.post(f"{server.url}/topics/predict", json={"input0": "  "}, timeout=60)
+    assert empty.status_code == 400 and "send the sentence as a JSON string" in empty.json()["message"]
+    assert server.stop() == 0, server.output
