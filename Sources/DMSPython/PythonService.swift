@@ -38,6 +38,7 @@ public struct PythonService: ModelService {
     let file: URL
     let signature: ModelSignature
     private let pool: PythonWorkerPool
+    private let logger: Logger
     /// Whether the service overrides `_inference` and so answers whole requests itself.
     public let runsInference: Bool
 
@@ -73,7 +74,7 @@ public struct PythonService: ModelService {
             throw DMSError(
                 error.code, "\(error.message) (the service's requirements.txt is installed only when the server is started with --install-service-requirements)")
         }
-        return PythonService(file: file, signature: artifacts.signature, pool: pool, runsInference: runsInference)
+        return PythonService(file: file, signature: artifacts.signature, pool: pool, logger: logger, runsInference: runsInference)
     }
 
     public func prepare(_ request: PredictionRequest) async throws(DMSError) -> PreparedInputs {
@@ -146,6 +147,9 @@ public struct PythonService: ModelService {
         let message = answer.header["message"] as? String ?? "no message"
         if answer.header["kind"] as? String == "input" {
             throw DMSError(.invalidInput, message)
+        }
+        if let traceback = answer.header["traceback"] as? String {
+            logger.error("the Python service failed", metadata: ["file": "\(file.lastPathComponent)", "step": "\(step)", "traceback": "\(traceback)"])
         }
         throw DMSError(.internalError, "\(file.lastPathComponent): \(step) failed: \(message)")
     }

@@ -115,11 +115,12 @@ class Worker:
         self.signature = {}
 
     def reply_error(self, kind, error):
+        """Answers with the error; a service's failure carries its traceback for the server's log."""
         message = str(error) or type(error).__name__
+        header = {"op": "error", "kind": kind, "message": message}
         if kind == "service":
-            traceback.print_exc(file=sys.stderr)
-            sys.stderr.flush()
-        channel.FrameWriter().send(self.sock, {"op": "error", "kind": kind, "message": message})
+            header["traceback"] = traceback.format_exc()
+        channel.FrameWriter().send(self.sock, header)
 
     def load(self, header):
         cls = load_service_class(header["service_file"])

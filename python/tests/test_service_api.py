@@ -48,6 +48,16 @@ def test_image_helpers_shape_an_image_for_nchw():
     assert normalized.asnumpy()[0, 0].tolist() == [-0.5, -0.5, -0.5]
 
 
+def test_write_encodes_what_read_decodes():
+    rgb = mx.nd.array(np.tile(np.array([10, 200, 90], dtype=np.uint8), (6, 4, 1)), dtype="uint8")
+    import base64
+
+    png = base64.b64decode(image.write(image.transform_shape(rgb)[0], format="png"))
+    assert image.read(png).asnumpy().tolist() == rgb.asnumpy().tolist()
+    gray = base64.b64decode(image.write(mx.nd.array(np.full((5, 3, 1), 77, dtype=np.uint8)), flag=0, format="png", dim_order="HWC"))
+    assert image.read(gray, flag=0).asnumpy()[:, :, 0].tolist() == [[77] * 3] * 5
+
+
 def test_top_probability_orders_and_labels():
     top = ndarray.top_probability(mx.nd.array([[0.1, 0.6, 0.3]]), ["a", "b", "c"], top=2)
     assert [entry["class"] for entry in top] == ["b", "c"]

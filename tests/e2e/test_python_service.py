@@ -114,7 +114,7 @@ def test_service_failures_are_clear_errors_and_a_crashed_worker_is_replaced(star
     broken = post(b"e")
     assert broken.status_code == 500
     assert "failing.py: _preprocess failed: ValueError: the service broke" in broken.json()["message"]
-    assert "Traceback" in server.output and "ValueError: the service broke" in server.output
+    assert "the Python service failed" in server.output and "Traceback" in server.output and "ValueError: the service broke" in server.output
     crashed = post(b"x")
     assert crashed.status_code == 500 and "the Python worker process exited" in crashed.json()["message"]
     assert post(b"o").json() == {"prediction": "ok"}
@@ -292,3 +292,18 @@ def test_a_text_model_with_a_tokenizing_service(start_server, sentence, topic):
     empty = requests.post(f"{server.url}/topics/predict", json={"input0": "  "}, timeout=60)
     assert empty.status_code == 400 and "send the sentence as a JSON string" in empty.json()["message"]
     assert server.stop() == 0, server.output
+
+
+def test_the_same_service_serves_an_onnx_model(start_server, tmp_path):
+    """MXNetBaseService is the base for every engine: the seed-style service on the ONNX twin of
+    the digits model answers what the built-in service answers there."""
+    onnx = EXAMPLES / "digits-mlp-onnx"
+    python = start_server("--models", f"digits={onnx}", "--service", write(tmp_path, "digits_service.py", SEED_STYLE))
+    built_in = start_server("--models", f"digits={onnx}")
+    for sample in SAMPLES:
+        files = {"input0": (sample.name, sample.read_bytes())}
+        answer = requests.post(f"{python.url}/digits/predict", files=files, timeout=60)
+        assert answer.status_code == 200, answer.text
+        assert answer.json() == requests.post(f"{built_in.url}/digits/predict", files=files, timeout=60).json()
+    for server in (python, built_in):
+        assert server.stop() == 0, server.output

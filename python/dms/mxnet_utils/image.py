@@ -1,12 +1,34 @@
 """Image helpers for services, with the seed's names: images are MXNet NDArrays, height x width x
 channels, uint8 until normalized."""
 
+import base64
+import io
+
 import mxnet as mx
+import numpy as np
 
 
 def read(data, flag=1):
     """Decodes JPEG or PNG bytes (RGB with flag 1, gray with flag 0)."""
     return mx.img.imdecode(bytes(data), flag=flag, to_rgb=True)
+
+
+def write(img_arr, flag=1, format="jpeg", dim_order="CHW"):
+    """Encodes an image (uint8 values; CHW or HWC as `dim_order` says; colour with flag 1, gray
+    with flag 0) as JPEG or PNG and returns it as a base64 string, as the seed's helper did."""
+    from PIL import Image
+
+    array = img_arr.asnumpy() if hasattr(img_arr, "asnumpy") else np.asarray(img_arr)
+    array = np.clip(np.rint(array), 0, 255).astype(np.uint8)
+    if dim_order == "CHW":
+        array = array.transpose(1, 2, 0)
+    if flag == 0 or array.shape[2] == 1:
+        image = Image.fromarray(array[:, :, 0], mode="L")
+    else:
+        image = Image.fromarray(array, mode="RGB")
+    encoded = io.BytesIO()
+    image.save(encoded, format=format.upper())
+    return base64.b64encode(encoded.getvalue()).decode()
 
 
 def resize(src, new_width, new_height, interp=2):
