@@ -18,8 +18,10 @@ public struct PythonService: ModelService {
         public var python: String
         /// The folder holding the `dms` package (the repository's `python/`).
         public var packagePath: String
-        /// Worker processes per model.
+        /// Worker processes per model, unless `workersByModel` names the model.
         public var workers: Int
+        /// Worker processes of the models given their own number.
+        public var workersByModel: [String: Int] = [:]
         /// The longest one worker may take to answer one request.
         public var timeout: Duration
         /// Where a service's `requirements.txt` is installed (a folder of the model store), or
@@ -67,7 +69,9 @@ public struct PythonService: ModelService {
         let pool: PythonWorkerPool, runsInference: Bool
         do throws(DMSError) {
             (pool, runsInference) = try await PythonWorkerPool.start(
-                settings: .init(python: settings.python, pythonPath: pythonPath, workers: settings.workers, timeout: settings.timeout),
+                settings: .init(
+                    python: settings.python, pythonPath: pythonPath, workers: settings.workersByModel[modelName] ?? settings.workers,
+                    timeout: settings.timeout),
                 loadHeader: .object([("op", .string("load")), ("service_file", .string(file.path)), ("model", model)]),
                 logger: logger)
         } catch where requirements != nil && settings.requirementsCache == nil {

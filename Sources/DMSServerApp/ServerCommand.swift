@@ -79,8 +79,8 @@ public struct ServerCommand: AsyncParsableCommand {
     @Option(name: .customLong("engine-threads"), help: "Threads each engine call may use (MXNet's OMP_NUM_THREADS, ONNX Runtime's intra-op threads). Default: the cores divided by the largest --workers, at least 1.")
     var engineThreads: Int?
 
-    @Option(name: .customLong("python-workers"), help: "Worker processes per model for a Python service (--service my_service.py).")
-    var pythonWorkers = 1
+    @Option(name: .customLong("python-workers"), help: ArgumentHelp("Worker processes per model for a Python service (--service my_service.py; default 1). N for every model or NAME=N for one; repeatable.", valueName: "N|NAME=N"))
+    var pythonWorkers: [String] = []
 
     @Flag(name: .customLong("install-service-requirements"), help: "Install the packages a Python service lists in a requirements.txt beside its file (pip, from PyPI) into the model store, for its workers. Off by default: installing runs code from PyPI.")
     var installServiceRequirements = false
@@ -138,8 +138,13 @@ public struct ServerCommand: AsyncParsableCommand {
             throw ValidationError(
                 "--service '\(service)' is not a service of this server (\(ServiceCatalog.current.names.joined(separator: ", "))) nor a Python file (NAME.py)")
         }
-        guard pythonWorkers > 0, pythonTimeout > 0 else {
-            throw ValidationError("--python-workers and --python-timeout must be positive")
+        guard pythonTimeout > 0 else {
+            throw ValidationError("--python-timeout must be positive")
+        }
+        do {
+            _ = try PerModelSetting(parsing: pythonWorkers, option: "--python-workers", defaultValue: 1, range: 1...64, models: ModelArgumentParser.parse(models).map(\.name))
+        } catch {
+            throw ValidationError(error.message)
         }
         do {
             _ = try DMSLogLevel(parsing: logLevel)
@@ -164,7 +169,9 @@ public struct ServerCommand: AsyncParsableCommand {
         let pairs = try ModelArgumentParser.parse(models)
         let settings = try schedulingSettings(modelNames: pairs.map(\.name))
         let storeRoot = modelStore.map { URL(fileURLWithPath: $0) } ?? ModelStore.defaultRoot
-        var python = PythonService.Settings.locate(workers: pythonWorkers, timeout: .seconds(pythonTimeout))
+        let pythonWorkers = try PerModelSetting(parsing: pythonWorkers, option: "--python-workers", defaultValue: 1, range: 1...64, models: pairs.map(\.name))
+        var python = PythonService.Settings.locate(workers: pythonWorkers.defaultValue, timeout: .seconds(pythonTimeout))
+        python?.workersByModel = pythonWorkers.overrides
         if installServiceRequirements {
             python?.requirementsCache = storeRoot.appendingPathComponent("python-packages")
         }

@@ -6,7 +6,7 @@ import textwrap
 import pytest
 import requests
 
-from conftest import EXAMPLES, assert_failed_start
+from conftest import EXAMPLES, assert_failed_start, wait_for
 
 DIGITS = EXAMPLES / "digits-mlp.model"
 SAMPLES = sorted((EXAMPLES / "samples").glob("digit-*.png"))[:4]
@@ -79,7 +79,7 @@ def test_concurrent_requests_all_get_their_own_answers_in_batches(start_server, 
     from concurrent.futures import ThreadPoolExecutor
 
     server = start_server(
-        "--models", f"digits={DIGITS}", "--service", write(tmp_path, "digits_service.py", SEED_STYLE), "--python-workers", "2",
+        "--models", f"digits={DIGITS}", "--service", write(tmp_path, "digits_service.py", SEED_STYLE), "--python-workers", "digits=2",
         "--max-batch-delay", "20",
     )
 
@@ -97,7 +97,7 @@ def test_concurrent_requests_all_get_their_own_answers_in_batches(start_server, 
         for got, want in zip(answer, expected[sample]):
             assert abs(got["probability"] - want["probability"]) < 1e-6
     statistics = requests.get(f"{server.url}/statistics", timeout=10).json()["models"]["digits"]
-    assert statistics["requests"] == len(SAMPLES) * 9
+    assert statistics["requests"] == len(SAMPLES) * 9 and statistics["python_workers"] == 2
     assert any(int(size) > 1 for size in statistics["batch_sizes"]), statistics
     assert server.stop() == 0, server.output
 
@@ -114,7 +114,9 @@ def test_service_failures_are_clear_errors_and_a_crashed_worker_is_replaced(star
     broken = post(b"e")
     assert broken.status_code == 500
     assert "failing.py: _preprocess failed: ValueError: the service broke" in broken.json()["message"]
-    assert "the Python service failed" in server.output and "Traceback" in server.output and "ValueError: the service broke" in server.output
+    # The log line may reach the test's reader of the server's output a moment after the answer.
+    assert wait_for(lambda: "ValueError: the service broke" in server.output and "Traceback" in server.output), server.output
+    assert "the Python service failed" in server.output
     crashed = post(b"x")
     assert crashed.status_code == 500 and "the Python worker process exited" in crashed.json()["message"]
     assert post(b"o").json() == {"prediction": "ok"}
@@ -146,7 +148,7 @@ def test_a_service_file_that_cannot_be_used_is_a_load_error(start_server, tmp_pa
 
 def test_a_missing_service_file_is_refused_before_starting(start_server, tmp_path):
     server = start_server("--models", f"digits={DIGITS}", "--service", tmp_path / "nowhere.py", wait=False)
-    server.process.wait(timeout=60)
+    server.wait_for_exit(timeout=60)
     assert "nowhere.py: no such Python file" in server.output
 
 

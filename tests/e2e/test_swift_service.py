@@ -53,5 +53,5 @@ def test_the_binary_keeps_the_built_in_services_and_lists_its_own(start_server):
     assert response.status_code == 200 and len(response.json()["prediction"][0]) == 5
     assert server.stop() == 0, server.output
     refused = start_server("--models", f"digits={EXAMPLES / 'digits-mlp.model'}", "--service", "nope", wait=False, binary=IRIS_SERVER)
-    refused.process.wait(timeout=60)
+    refused.wait_for_exit(timeout=60)
     assert "not a service of this server (mxnet_vision_service, mxnet_model_service, iris_service)" in refused.output
