@@ -105,9 +105,10 @@ public final class ModelServerRoutes: Sendable {
     }
 
     /// Answers 405 with an `Allow` header for every method but `allowed` on a known path
-    /// (Hummingbird's router would answer 404).
+    /// (Hummingbird's router would answer 404), HEAD, OPTIONS and TRACE included: the server
+    /// serves none of them. (CONNECT, which names a host rather than a path, never reaches a route.)
     private func refuseOtherMethods(_ router: Router<ModelServerRequestContext>, path: RouterPath, allowed: HTTPRequest.Method) {
-        let methods: [HTTPRequest.Method] = [.get, .post, .put, .delete, .patch]
+        let methods: [HTTPRequest.Method] = [.get, .head, .post, .put, .delete, .patch, .options, .trace]
         for method in methods where method != allowed {
             router.on(path, method: method) { request, _ -> Response in
                 throw WireError(

@@ -53,6 +53,13 @@ struct RoutesTests {
             let getPredict = try await client.execute(uri: "/m/predict", method: .get)
             try expectError(getPredict, status: .methodNotAllowed, type: "MethodNotAllowed", mentioning: "use POST")
             #expect(getPredict.headers[.allow] == "POST")
+            for method: HTTPRequest.Method in [.options, .trace] {
+                let refused = try await client.execute(uri: "/statistics", method: method)
+                try expectError(refused, status: .methodNotAllowed, type: "MethodNotAllowed", mentioning: "use GET")
+                #expect(refused.headers[.allow] == "GET")
+            }
+            let head = try await client.execute(uri: "/m/predict", method: .head)
+            #expect(head.status == .methodNotAllowed && head.headers[.allow] == "POST")
         }
     }
 
