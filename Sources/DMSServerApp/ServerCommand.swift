@@ -14,8 +14,10 @@ import Logging
 /// deep-model-server --models resnet-18=resnet-18.model [NAME2=LOCATION2 ...] [--port 8080]
 /// ```
 public struct ServerCommand: AsyncParsableCommand {
+    /// Named after the running binary: `deep-model-server`, or a server binary built on this
+    /// package with services of its own (`main(services:)`), whose help and errors then say its name.
     public static let configuration = CommandConfiguration(
-        commandName: "deep-model-server",
+        commandName: ProcessInfo.processInfo.processName,
         abstract: "Serve pre-trained deep-learning models over a REST API.")
 
     @Option(

@@ -55,3 +55,4 @@ def test_the_binary_keeps_the_built_in_services_and_lists_its_own(start_server):
     refused = start_server("--models", f"digits={EXAMPLES / 'digits-mlp.model'}", "--service", "nope", wait=False, binary=IRIS_SERVER)
     refused.wait_for_exit(timeout=60)
     assert "not a service of this server (mxnet_vision_service, mxnet_model_service, iris_service)" in refused.output
+    assert "See 'dms-iris-server --help'" in refused.output
