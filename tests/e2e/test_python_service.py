@@ -309,3 +309,18 @@ def test_the_same_service_serves_an_onnx_model(start_server, tmp_path):
         assert answer.json() == requests.post(f"{built_in.url}/digits/predict", files=files, timeout=60).json()
     for server in (python, built_in):
         assert server.stop() == 0, server.output
+
+
+def test_when_no_worker_can_be_restarted_requests_are_refused_not_left_waiting(start_server, tmp_path):
+    """The service file breaks after the start: the crashed worker's replacement cannot load."""
+    service = write(tmp_path, "failing.py", FAILING)
+    server = start_server("--models", f"digits={DIGITS}", "--service", service)
+    url = f"{server.url}/digits/predict"
+    service.write_text("this is not python\n")
+    crashed = requests.post(url, files={"input0": ("x.bin", b"x")}, timeout=60)
+    assert crashed.status_code == 500 and "the Python worker process exited" in crashed.json()["message"]
+    refused = requests.post(url, files={"input0": ("x.bin", b"o")}, timeout=60)
+    assert refused.status_code == 503
+    assert "could not be restarted" in refused.json()["message"]
+    assert wait_for(lambda: "a Python worker could not be restarted" in server.output), server.output
+    assert server.stop() == 0, server.output
