@@ -45,6 +45,14 @@ public struct ImagePreprocessing: Sendable, Equatable {
     public enum Layout: String, Sendable, CaseIterable {
         case nchw = "NCHW"
         case nhwc = "NHWC"
+
+        /// The channel count a 4-dimensional input shape (batch first) declares in this layout.
+        func channels(of shape: [Int]) -> Int { self == .nchw ? shape[1] : shape[3] }
+
+        /// The image height and width a 4-dimensional input shape declares in this layout.
+        func imageSize(of shape: [Int]) -> Size {
+            self == .nchw ? Size(height: shape[2], width: shape[3]) : Size(height: shape[1], width: shape[2])
+        }
     }
 
     /// A size in pixels.
@@ -101,12 +109,7 @@ public struct ImagePreprocessing: Sendable, Equatable {
 
     /// The image's height and width as the model takes it, given the input's shape (batch first).
     public func imageSize(of shape: [Int]) -> Size {
-        layout == .nchw ? Size(height: shape[2], width: shape[3]) : Size(height: shape[1], width: shape[2])
-    }
-
-    /// The channel count the input's shape declares.
-    public func channelCount(of shape: [Int]) -> Int {
-        layout == .nchw ? shape[1] : shape[3]
+        layout.imageSize(of: shape)
     }
 
     /// The shape of one image's tensor (batch 1) for an output image of `size`.
@@ -133,8 +136,8 @@ extension ImagePreprocessing {
                 .invalidModel,
                 "\(shapePath) must be \(layout == .nchw ? "[batch, channels, height, width]" : "[batch, height, width, channels] (layout NHWC)") for image/jpeg inputs, got \(shape)")
         }
-        let declaredChannels = layout == .nchw ? shape[1] : shape[3]
-        let declaredSize = layout == .nchw ? Size(height: shape[2], width: shape[3]) : Size(height: shape[1], width: shape[2])
+        let declaredChannels = layout.channels(of: shape)
+        let declaredSize = layout.imageSize(of: shape)
         guard declaredChannels == 1 || declaredChannels == 3 else {
             throw DMSError(.invalidModel, "\(shapePath) must have 1 or 3 channels for image/jpeg inputs, got \(declaredChannels) (layout \(layout.rawValue))")
         }

@@ -69,15 +69,6 @@ struct SignatureObject {
         return strings
     }
 
-    /// A true or false member.
-    func boolean(_ key: String) throws(DMSError) -> Bool? {
-        guard let value = members[key] else { return nil }
-        guard JSONNumber.isBoolean(value), let flag = value as? Bool else {
-            throw DMSError(.invalidModel, "\(path).\(key) must be true or false, got \(Self.describe(value))")
-        }
-        return flag
-    }
-
     /// A member that is itself an object.
     func object(_ key: String) throws(DMSError) -> SignatureObject? {
         guard let value = members[key] else { return nil }

@@ -10,8 +10,9 @@ import NIOPosix
 /// pool for blocking work has threads of its own; the hop costs microseconds, so only work on
 /// inputs or outputs of `thresholdBytes` or more is moved.
 public enum BlockingWork {
-    /// Bodies and outputs of this many bytes or more are prepared and answered on the blocking
-    /// pool; below it, the work takes less than the hop (a JSON parse runs at about 100 MB/s).
+    /// Work on bodies, requests or outputs of this many bytes or more is worth moving (the HTTP
+    /// layer parses such bodies there, the tensor service reads and answers such requests there);
+    /// below it, the work takes less than the hop (a JSON parse runs at about 100 MB/s).
     public static let thresholdBytes = 64 * 1024
 
     /// Runs `work` on the blocking pool when `isHeavy`, else right here.

@@ -324,3 +324,22 @@ def test_when_no_worker_can_be_restarted_requests_are_refused_not_left_waiting(s
     assert "could not be restarted" in refused.json()["message"]
     assert wait_for(lambda: "a Python worker could not be restarted" in server.output), server.output
     assert server.stop() == 0, server.output
+
+
+def test_requirements_that_pip_cannot_install_are_a_load_error(start_server, tmp_path):
+    service = write(tmp_path, "table_service.py", NEEDS_A_PACKAGE)
+    (tmp_path / "requirements.txt").write_text("dms-no-such-package-anywhere==0.0.1\n")
+    store = tmp_path / "store"
+    server = start_server("--models", f"digits={DIGITS}", "--service", service, "--install-service-requirements", store_dir=store, wait=False)
+    assert_failed_start(server, "digits", "requirements.txt: pip could not install the service's requirements")
+    # Neither an installed folder nor the half-finished one is left.
+    assert list((store / "python-packages").iterdir()) == []
+
+
+def test_a_python_service_without_a_python_environment_is_refused_before_starting(start_server, tmp_path):
+    server = start_server(
+        "--models", f"digits={DIGITS}", "--service", write(tmp_path, "s.py", SEED_STYLE),
+        env={"DMS_SERVICE_PYTHON": str(tmp_path / "no-python")}, wait=False,
+    )
+    server.wait_for_exit(timeout=60)
+    assert "no Python environment for services was found" in server.output
