@@ -69,6 +69,7 @@ extension PredictionRequest {
         let parser = MultipartParser(boundary: boundary)
         parser.onHeader = { name, value in headers.add(name: name, value: value) }
         parser.onBody = { chunk in content.append(contentsOf: chunk.readableBytesView) }
+        try refuseNonASCIIHeaderNames(body, boundary: boundary)
         var unnamed = false
         parser.onPartComplete = {
             let part = MultipartPart(headers: headers, body: ByteBuffer())
@@ -93,5 +94,29 @@ extension PredictionRequest {
             throw DMSError(.invalidInput, "the multipart/form-data body has no fields; send input0, input1, …")
         }
         return parts
+    }
+
+    /// Refuses a multipart body in which a part's header name (or a header line without a colon)
+    /// holds a byte beyond ASCII. MultipartKit 4.7.1, the newest version available here, looks
+    /// such a byte up in a 128-entry table and traps, which would take the whole server down, so
+    /// the lines its header parser will read are checked first: those after each delimiter
+    /// (`--` boundary CRLF) up to the blank line that ends the part's headers.
+    static func refuseNonASCIIHeaderNames(_ body: ByteBuffer, boundary: String) throws(DMSError) {
+        let bytes = body.readableBytesView
+        let delimiter = Array("--\(boundary)\r\n".utf8)
+        var searchStart = bytes.startIndex
+        while let found = bytes[searchStart...].firstRange(of: delimiter) {
+            var lineStart = found.upperBound
+            while lineStart < bytes.endIndex {
+                let lineEnd = bytes[lineStart...].firstRange(of: [UInt8(ascii: "\r"), UInt8(ascii: "\n")])?.lowerBound ?? bytes.endIndex
+                if lineEnd == lineStart { break }
+                let nameEnd = bytes[lineStart..<lineEnd].firstIndex(of: UInt8(ascii: ":")) ?? lineEnd
+                guard bytes[lineStart..<nameEnd].allSatisfy({ $0 < 0x80 }) else {
+                    throw DMSError(.invalidInput, "the multipart/form-data body is malformed (a part's header name is not ASCII)")
+                }
+                lineStart = min(lineEnd + 2, bytes.endIndex)
+            }
+            searchStart = found.upperBound
+        }
     }
 }

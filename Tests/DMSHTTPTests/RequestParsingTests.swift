@@ -53,6 +53,23 @@ struct RequestParsingTests {
         expectRefusal("no boundary anywhere", contentType: "multipart/form-data; boundary=XyZ", mentioning: "has no fields")
     }
 
+    /// Bytes beyond ASCII where a part's header name goes made MultipartKit trap (found by
+    /// schemathesis: the first body is its input); in a header value they are fine.
+    @Test func nonASCIIHeaderNamesAreInvalidInputNotACrash() throws {
+        let contentType = "multipart/form-data; boundary=B"
+        let bodies: [[UInt8]] = [
+            Array("--B\r\n".utf8) + [0xF1, 0x96, 0xA5, 0x81] + Array("{Vk--B--\r\n".utf8),
+            Array("--B\r\nContent-Disposition: form-data; name=\"input0\"\r\n\r\nx\r\n--B\r\nX-".utf8) + [0xC3, 0xA9] + Array(": 1\r\n\r\ny\r\n--B--\r\n".utf8),
+        ]
+        for body in bodies {
+            #expect(throws: DMSError.self) { try PredictionRequest(httpBody: ByteBuffer(bytes: body), contentType: contentType) }
+        }
+        let accented = Array("--B\r\nContent-Disposition: form-data; name=\"input0\"; filename=\"caf".utf8) + [0xC3, 0xA9]
+            + Array(".jpg\"\r\n\r\nx\r\n--B--\r\n".utf8)
+        let request = try PredictionRequest(httpBody: ByteBuffer(bytes: accented), contentType: contentType)
+        #expect(request.parts.map(\.name) == ["input0"])
+    }
+
     @Test func jsonBodiesAreObjectsOfInputsOrOneArray() throws {
         let object = try parse(#"{"x": [[1, 2]], "input1": [[3]]}"#, contentType: "application/json")
         #expect(object.parts.map(\.name) == ["input1", "x"])
