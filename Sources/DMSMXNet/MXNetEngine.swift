@@ -21,7 +21,7 @@ public struct MXNetEngine: InferenceEngine {
     }
 
     /// Where to look for `libmxnet.so` (see `EngineLibraryLocation`; the variable is `DMS_MXNET_LIBRARY`).
-    public static func defaultLibraryCandidates(executable: URL = URL(fileURLWithPath: CommandLine.arguments[0])) -> [String] {
+    public static func defaultLibraryCandidates(executable: URL = EngineLibraryLocation.runningExecutable) -> [String] {
         EngineLibraryLocation.candidates(fileName: "libmxnet.so", environmentVariable: "DMS_MXNET_LIBRARY", executable: executable)
     }
 

@@ -26,7 +26,7 @@ public struct ONNXEngine: InferenceEngine {
     }
 
     /// Where to look for `libonnxruntime.so` (see `EngineLibraryLocation`; the variable is `DMS_ONNXRUNTIME_LIBRARY`).
-    public static func defaultLibraryCandidates(executable: URL = URL(fileURLWithPath: CommandLine.arguments[0])) -> [String] {
+    public static func defaultLibraryCandidates(executable: URL = EngineLibraryLocation.runningExecutable) -> [String] {
         EngineLibraryLocation.candidates(fileName: "libonnxruntime.so", environmentVariable: "DMS_ONNXRUNTIME_LIBRARY", executable: executable)
     }
 
