@@ -32,4 +32,12 @@ public enum DataType: String, Sendable, CaseIterable, Codable {
         case .float64, .int64: 8
         }
     }
+
+    /// Whether elements are floating-point numbers (FP16, FP32, FP64).
+    public var isFloatingPoint: Bool {
+        switch self {
+        case .float16, .float32, .float64: true
+        default: false
+        }
+    }
 }

@@ -95,3 +95,10 @@ public indirect enum JSONValue: Sendable, Equatable {
         output.append(UInt8(ascii: "\""))
     }
 }
+
+/// String and boolean literals as JSON values, so documents built in code (the API
+/// descriptions) read like the JSON they produce.
+extension JSONValue: ExpressibleByStringLiteral, ExpressibleByBooleanLiteral {
+    public init(stringLiteral value: String) { self = .string(value) }
+    public init(booleanLiteral value: Bool) { self = .bool(value) }
+}

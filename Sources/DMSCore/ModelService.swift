@@ -26,12 +26,34 @@ public protocol ModelService: Sendable {
     /// service that overrides the seed's `_inference`): the engine then does not run it. Nil,
     /// the default, for services whose model runs in the engine.
     func answerWithoutEngine(_ request: PredictionRequest) async throws(DMSError) -> PredictionResponse?
+
+    /// What the service's successful answers look like, for the API description
+    /// (`GET /openapi.json`); any JSON document by default.
+    var responseForm: ServiceResponseForm { get }
 }
 
 extension ModelService {
     public var statistics: [(key: String, value: JSONValue)] { [] }
 
+    public var responseForm: ServiceResponseForm { .anyJSON }
+
     public func answerWithoutEngine(_ request: PredictionRequest) async throws(DMSError) -> PredictionResponse? { nil }
+}
+
+/// The shape of a service's successful answers, as the API description documents them.
+public enum ServiceResponseForm: Sendable, Equatable {
+    /// `{"prediction": [[{"class": "…", "probability": p}, …], …]}`: per batch item, at most
+    /// `topK` classes, most probable first.
+    case classification(topK: Int)
+    /// `{"prediction": [{"name": …, "shape": […], "datatype": …, "data": [flat values]}, …]}`:
+    /// one entry per output of `outputs`, in that order.
+    case tensors(outputs: [ModelSignature.TensorSpec])
+    /// `{"prediction": [{"name": …, "shape": […], "content_type": "image/jpeg", "data":
+    /// ["<base64 JPEG>", …]}, …]}` per output of `outputs`, or one image's JPEG bytes for a
+    /// client that accepts `image/jpeg`.
+    case images(outputs: [ModelSignature.TensorSpec])
+    /// Any JSON document (a custom service decides).
+    case anyJSON
 }
 
 /// What a service answers: a JSON document, or raw bytes of a media type (an image output sent

@@ -7,7 +7,7 @@ import Synchronization
 
 /// The REST API the seed documents: `POST /<model>/predict`, `GET /ping`,
 /// `GET /api-description`, with JSON errors for everything else; plus `GET /statistics`, what
-/// each model's scheduler is doing and has done.
+/// each model's scheduler is doing and has done, and `GET /openapi.json`, the API as OpenAPI 3.1.
 public final class ModelServerRoutes: Sendable {
     public let registry: ModelRegistry
     public let configuration: HTTPConfiguration
@@ -24,10 +24,18 @@ public final class ModelServerRoutes: Sendable {
     public func makeRouter() -> Router<ModelServerRequestContext> {
         let router = Router(context: ModelServerRequestContext.self)
         router.add(middleware: ErrorMiddleware())
+        router.add(middleware: MethodNotAllowedMiddleware(endpoints: [
+            .init("/ping", .get), .init("/api-description", .get), .init("/statistics", .get), .init("/openapi.json", .get),
+            .init("/*/predict", .post),
+        ]))
         router.get("/ping") { [self] _, _ in ping() }
         router.get("/api-description") { [self] _, _ in
             let host = boundHost.withLock { $0 } ?? configuration.advertisedHost
             return Response.json(.object([("description", APIDescription.document(models: registry.models, host: host))]))
+        }
+        router.get("/openapi.json") { [self] request, _ in
+            let host = request.head.authority ?? boundHost.withLock { $0 } ?? configuration.advertisedHost
+            return Response.json(OpenAPIDocument.document(models: registry.models, serverURL: "http://\(host)"))
         }
         router.get("/statistics") { [self] _, _ in
             Response.json(.object([("models", .object(registry.models.map { ($0.name, ModelStatistics.document(for: $0)) }))]))
@@ -35,10 +43,6 @@ public final class ModelServerRoutes: Sendable {
         router.post("/:model/predict") { [self] request, context in
             try await predict(request, context: context)
         }
-        refuseOtherMethods(router, path: "/ping", allowed: .get)
-        refuseOtherMethods(router, path: "/api-description", allowed: .get)
-        refuseOtherMethods(router, path: "/statistics", allowed: .get)
-        refuseOtherMethods(router, path: "/:model/predict", allowed: .post)
         return router
     }
 
@@ -102,20 +106,5 @@ public final class ModelServerRoutes: Sendable {
             throw DMSError(.invalidInput, "\(timeoutHeader) must be a whole number of milliseconds, got '\(value)'")
         }
         return now + .milliseconds(milliseconds)
-    }
-
-    /// Answers 405 with an `Allow` header for every method but `allowed` on a known path
-    /// (Hummingbird's router would answer 404), HEAD, OPTIONS and TRACE included: the server
-    /// serves none of them. (CONNECT, which names a host rather than a path, never reaches a route.)
-    private func refuseOtherMethods(_ router: Router<ModelServerRequestContext>, path: RouterPath, allowed: HTTPRequest.Method) {
-        let methods: [HTTPRequest.Method] = [.get, .head, .post, .put, .delete, .patch, .options, .trace]
-        for method in methods where method != allowed {
-            router.on(path, method: method) { request, _ -> Response in
-                throw WireError(
-                    status: .methodNotAllowed, type: "MethodNotAllowed",
-                    message: "\(request.method) is not allowed on \(request.uri.path); use \(allowed)",
-                    headers: [.allow: allowed.rawValue])
-            }
-        }
     }
 }

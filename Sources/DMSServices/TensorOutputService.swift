@@ -24,6 +24,12 @@ public struct TensorOutputService: ModelService {
         self.preprocessor = preprocessor
     }
 
+    /// The outputs reported, as tensors or (for `output_type: image/jpeg`) as images.
+    public var responseForm: ServiceResponseForm {
+        let reported = signature.postprocess.outputs.map { wanted in wanted.compactMap { name in signature.outputs.first { $0.name == name } } } ?? signature.outputs
+        return signature.outputType == .jpeg ? .images(outputs: reported) : .tensors(outputs: reported)
+    }
+
     /// Reads JSON tensors of 64 KiB or more on the pool for blocking work (`BlockingWork`).
     public func prepare(_ request: PredictionRequest) async throws(DMSError) -> PreparedInputs {
         try await BlockingWork.run(isHeavy: request.byteCount >= BlockingWork.thresholdBytes) { [self] () throws(DMSError) in

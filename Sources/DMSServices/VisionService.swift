@@ -37,6 +37,8 @@ public struct VisionService: ModelService {
         self.scoresIndex = scoresIndex
     }
 
+    public var responseForm: ServiceResponseForm { .classification(topK: signature.postprocess.topK) }
+
     public func prepare(_ request: PredictionRequest) throws(DMSError) -> PreparedInputs {
         try preprocessor.inputs(for: request, signature: signature)
     }
