@@ -38,10 +38,8 @@ public struct ModelServer: Sendable {
     /// Ends the start when SIGTERM or SIGINT came while models were loading.
     private struct StoppedWhileLoading: Error {}
 
-    public func run() async throws {
-        let store = ModelStore(root: configuration.modelStore, downloadSettings: configuration.downloads)
-        let storeLock = ModelStoreLock.acquire(store, logger: logger)
-        defer { withExtendedLifetime(storeLock) {} }
+    /// The registry of the configured models (not loaded yet) and the loader for them.
+    private func makeRegistry(store: ModelStore) throws -> (ModelRegistry, ModelLoader) {
         let registry = ModelRegistry()
         for spec in configuration.models { try registry.add(spec) }
         let loader = ModelLoader(
@@ -51,6 +49,40 @@ public struct ModelServer: Sendable {
             makeService: configuration.services.factory(
                 maxImagePixels: configuration.maxImagePixels, python: configuration.python, trustArchiveCode: configuration.trustArchiveCode,
                 logger: logger))
+        return (registry, loader)
+    }
+
+    /// `--gen-api`: loads every model as `run()` does (so the client has one method per model),
+    /// writes the OpenAPI document to `<buildFolder>/openapi.json` and generates the client for
+    /// `language` into `<buildFolder>/<language>-client`, then unloads the models. Nothing is
+    /// served. The tools are checked before any model loads.
+    public func generateClient(language: String, buildFolder: URL) async throws {
+        let generator = try ClientGenerator.locate()
+        try generator.checkLanguage(language)
+        let store = ModelStore(root: configuration.modelStore, downloadSettings: configuration.downloads)
+        let storeLock = ModelStoreLock.acquire(store, logger: logger)
+        defer { withExtendedLifetime(storeLock) {} }
+        let (registry, loader) = try makeRegistry(store: store)
+        let failures = await loadModels(into: registry, with: loader)
+        let document = OpenAPIDocument.document(models: registry.models, serverURL: "http://\(configuration.host):\(configuration.port)")
+        await registry.unloadAll()
+        if !failures.isEmpty && !configuration.allowModelFailures {
+            throw ModelLoadFailure(failures: failures)
+        }
+        try FileManager.default.createDirectory(at: buildFolder, withIntermediateDirectories: true)
+        let documentFile = buildFolder.appendingPathComponent("openapi.json")
+        try Data(document.serialized()).write(to: documentFile)
+        let output = buildFolder.appendingPathComponent("\(language)-client")
+        try generator.generate(language: language, document: documentFile, output: output)
+        logger.info("generated the client", metadata: ["language": "\(language)", "document": "\(documentFile.path)", "client": "\(output.path)"])
+        FileHandle.standardOutput.write(Data("wrote \(documentFile.path) and the \(language) client in \(output.path)\n".utf8))
+    }
+
+    public func run() async throws {
+        let store = ModelStore(root: configuration.modelStore, downloadSettings: configuration.downloads)
+        let storeLock = ModelStoreLock.acquire(store, logger: logger)
+        defer { withExtendedLifetime(storeLock) {} }
+        let (registry, loader) = try makeRegistry(store: store)
         let routes = ModelServerRoutes(
             registry: registry,
             configuration: HTTPConfiguration(maxBodyBytes: configuration.maxRequestBytes, advertisedHost: "\(configuration.host):\(configuration.port)"))

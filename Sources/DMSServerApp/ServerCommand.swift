@@ -36,7 +36,7 @@ public struct ServerCommand: AsyncParsableCommand {
     @Option(name: .long, help: "Address to bind.")
     var host: String = "127.0.0.1"
 
-    @Option(name: .customLong("gen-api"), help: "Generate a client SDK in LANG (not supported yet).")
+    @Option(name: .customLong("gen-api"), help: ArgumentHelp("Load the models, write the API description to build/openapi.json and generate a client SDK for LANG (any openapi-generator generator: python, java, typescript-fetch, go, …) into build/LANG-client, then exit without serving. Needs Java.", valueName: "LANG"))
     var genAPI: String?
 
     @Option(name: .customLong("log-file"), help: "Log file; logs also go to standard error.")
@@ -165,9 +165,6 @@ public struct ServerCommand: AsyncParsableCommand {
     }
 
     public func run() async throws {
-        if let genAPI {
-            throw ValidationError("--gen-api \(genAPI): client SDK generation is not supported yet")
-        }
         let pairs = try ModelArgumentParser.parse(models)
         let settings = try schedulingSettings(modelNames: pairs.map(\.name))
         let storeRoot = modelStore.map { URL(fileURLWithPath: $0) } ?? ModelStore.defaultRoot
@@ -195,6 +192,11 @@ public struct ServerCommand: AsyncParsableCommand {
             engineThreads: engineThreads ?? ServerConfiguration.defaultEngineThreads(workers: pairs.map { settings($0.name).workers }))
         let logFile = try RotatingLogFile(path: self.logFile, schedule: LogRotationSchedule(parsing: logRotationTime))
         DMSLogHandler.bootstrap(logFile: logFile, level: try DMSLogLevel(parsing: logLevel).loggerLevel, toStandardError: true)
-        try await ModelServer(configuration: configuration).run()
+        if let genAPI {
+            try await ModelServer(configuration: configuration).generateClient(
+                language: genAPI, buildFolder: URL(fileURLWithPath: FileManager.default.currentDirectoryPath).appendingPathComponent("build"))
+        } else {
+            try await ModelServer(configuration: configuration).run()
+        }
     }
 }

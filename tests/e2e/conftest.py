@@ -226,7 +226,7 @@ def digits_server(start_server):
 
 # Exit statuses (swift-argument-parser's): an error thrown while the server starts, such as a
 # model that fails to load or a location that cannot be used, exits EXIT_FAILURE; a command line
-# refused before anything starts (bad arguments, --gen-api) exits EX_USAGE. A crash is neither:
+# refused before anything starts (bad arguments) exits EX_USAGE. A crash is neither:
 # a process killed by a signal has a negative returncode in Python.
 START_FAILURE_EXIT = 1
 USAGE_EXIT = 64

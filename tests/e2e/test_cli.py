@@ -21,7 +21,6 @@ GOOD = f"m={EXAMPLES / 'digits-mlp.model'}"
         (["--models", GOOD, "--log-rotation-time", "7 X"], "7 X"),
         (["--models", GOOD, "--service", "my_custom.py"], "--service my_custom.py: no such Python file"),
         (["--models", GOOD, "--service", "my_custom"], "not a service of this server (mxnet_vision_service, mxnet_model_service) nor a Python file"),
-        (["--models", GOOD, "--gen-api", "python"], "not supported yet"),
         ([], "--models"),
     ],
 )
