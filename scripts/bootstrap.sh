@@ -1,12 +1,15 @@
 #!/usr/bin/env bash
 # Prepares a checkout of Deep Model Server for building, testing and running, on Debian 12 (or CI).
 #
-#   scripts/bootstrap.sh
+#   scripts/bootstrap.sh [--with-browser]
+#
+# --with-browser also installs Debian's chromium and chromium-driver, which the playground's
+# end-to-end tests drive (scripts/test.sh passes it; serving does not need a browser).
 #
 # What it does, each step only when needed (a second run finishes in well under a second):
 #   1. apt: installs the system packages the build and the engines need (libjpeg-turbo and libpng
 #      headers, pkg-config, curl, libgomp1 for libmxnet, python3-venv when `python3 -m venv` cannot
-#      work). `apt-get update` runs only when something is missing.
+#      work, a Java runtime for --gen-api's openapi-generator when there is no java). `apt-get update` runs only when something is missing.
 #   2. .runtime/venv: a Python virtual environment with python/requirements.txt installed under the
 #      exact pins of python/constraints.txt. A stamp records the sha256 of both files (and the
 #      interpreter); pip runs again only when they change.
@@ -30,6 +33,12 @@ CONSTRAINTS="$ROOT/python/constraints.txt"
 STAMP="$VENV/.dms-requirements.sha256"
 PYTHON="${DMS_PYTHON:-python3}"
 APT_PACKAGES=(libturbojpeg0-dev libpng-dev pkg-config curl libgomp1)
+for argument in "$@"; do
+    case "$argument" in
+        --with-browser) APT_PACKAGES+=(chromium chromium-driver) ;;
+        *) printf 'bootstrap: ERROR: unknown argument %s (usage: scripts/bootstrap.sh [--with-browser])\n' "$argument" >&2; exit 2 ;;
+    esac
+done
 
 log() { printf 'bootstrap: %s\n' "$*"; }
 die() {
@@ -67,6 +76,10 @@ if command -v dpkg >/dev/null 2>&1; then
     for pkg in "${APT_PACKAGES[@]}"; do
         is_installed "$pkg" || missing+=("$pkg")
     done
+    # Java runs openapi-generator for --gen-api (any JRE 11+; the machine's Java is used when present).
+    if ! command -v java >/dev/null 2>&1; then
+        is_installed openjdk-17-jre-headless || missing+=(openjdk-17-jre-headless)
+    fi
     if ! python_can_venv; then
         if [[ -n "${DMS_PYTHON:-}" ]]; then
             die "DMS_PYTHON=$PYTHON cannot create a venv (missing, or no venv/ensurepip module)"

@@ -7,7 +7,8 @@ import Synchronization
 
 /// The REST API the seed documents: `POST /<model>/predict`, `GET /ping`,
 /// `GET /api-description`, with JSON errors for everything else; plus `GET /statistics`, what
-/// each model's scheduler is doing and has done, and `GET /openapi.json`, the API as OpenAPI 3.1.
+/// each model's scheduler is doing and has done, `GET /openapi.json`, the API as OpenAPI 3.1, and
+/// `GET /`, a page to try the models in a browser.
 public final class ModelServerRoutes: Sendable {
     public let registry: ModelRegistry
     public let configuration: HTTPConfiguration
@@ -25,9 +26,12 @@ public final class ModelServerRoutes: Sendable {
         let router = Router(context: ModelServerRequestContext.self)
         router.add(middleware: ErrorMiddleware())
         router.add(middleware: MethodNotAllowedMiddleware(endpoints: [
-            .init("/ping", .get), .init("/api-description", .get), .init("/statistics", .get), .init("/openapi.json", .get),
+            .init("/", .get), .init("/ping", .get), .init("/api-description", .get), .init("/statistics", .get), .init("/openapi.json", .get),
             .init("/*/predict", .post),
         ]))
+        router.get("/") { _, _ in
+            Response(status: .ok, headers: [.contentType: "text/html; charset=utf-8"], body: .init(byteBuffer: ByteBuffer(string: Playground.page)))
+        }
         router.get("/ping") { [self] _, _ in ping() }
         router.get("/api-description") { [self] _, _ in
             let host = boundHost.withLock { $0 } ?? configuration.advertisedHost

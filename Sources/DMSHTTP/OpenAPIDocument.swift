@@ -22,6 +22,7 @@ public enum OpenAPIDocument {
     /// The document for the models of `models`, for a server reached at `serverURL`.
     public static func document(models: [ServedModel], serverURL: String) -> JSONValue {
         var paths: [(key: String, value: JSONValue)] = [
+            ("/", .object([("get", playground)])),
             ("/ping", .object([("get", ping)])),
             ("/statistics", .object([("get", simpleGet(id: "statistics", summary: "What each model's scheduler is doing and has done", schema: statisticsSchema))])),
             ("/api-description", .object([("get", simpleGet(id: "apiDescription", summary: "The API as the seed described it (Swagger 2.0)", schema: wrapped("description")))])),
@@ -44,6 +45,19 @@ public enum OpenAPIDocument {
     }
 
     // MARK: Fixed endpoints
+
+    private static var playground: JSONValue {
+        .object([
+            ("operationId", "playground"),
+            ("summary", "A page to try the models in a browser"),
+            ("responses", .object([
+                ("200", .object([
+                    ("description", "The playground page"),
+                    ("content", .object([("text/html", .object([("schema", .object([("type", "string")]))]))])),
+                ])),
+            ])),
+        ])
+    }
 
     private static var ping: JSONValue {
         let healthy = objectSchema([("health", .object([("const", "healthy!")]))])
@@ -112,8 +126,8 @@ public enum OpenAPIDocument {
         return .object(operation)
     }
 
-    /// The model at a glance, for tools that would rather not read schemas: `x-dms-model` on its
-    /// operation, an OpenAPI extension.
+    /// The model at a glance, for tools that would rather not read schemas (the playground at
+    /// `GET /`): `x-dms-model` on its operation, an OpenAPI extension.
     static func modelSummary(_ model: ServedModel) -> JSONValue {
         let state: JSONValue =
             switch model.state {

@@ -49,7 +49,7 @@ def test_document_is_valid_openapi_3_1(document, api_server):
     assert document["openapi"] == "3.1.0"
     assert document["servers"] == [{"url": api_server.url}]
     assert set(document["paths"]) == {
-        "/ping", "/statistics", "/api-description", "/openapi.json",
+        "/", "/ping", "/statistics", "/api-description", "/openapi.json",
         "/digits/predict", "/add-mul/predict", "/add-scale/predict", "/identity/predict",
     }
 
@@ -57,6 +57,7 @@ def test_document_is_valid_openapi_3_1(document, api_server):
 def test_operation_ids_are_the_seeds(document):
     ids = {path: next(iter(item.values()))["operationId"] for path, item in document["paths"].items()}
     assert ids["/ping"] == "ping"
+    assert ids["/"] == "playground"
     assert ids["/api-description"] == "apiDescription"
     assert ids["/digits/predict"] == "digits_predict"
     assert ids["/add-mul/predict"] == "add-mul_predict"
