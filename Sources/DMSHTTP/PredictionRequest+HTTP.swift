@@ -15,8 +15,13 @@ extension PredictionRequest {
     /// - any other content type (an image posted as the raw body): the body is `input0`.
     init(httpBody body: ByteBuffer, contentType: String?) throws(DMSError) {
         if let contentType, let mediaType = MediaType(from: contentType), mediaType.isType(.multipartForm) {
-            guard let boundary = mediaType.parameter?.value, mediaType.parameter?.name.lowercased() == "boundary" else {
+            // An empty boundary would trip MultipartKit's precondition (a crash); RFC 2046 allows
+            // 1 to 70 characters, which also bounds the cost of searching the body for it.
+            guard let boundary = mediaType.parameter?.value, mediaType.parameter?.name.lowercased() == "boundary", !boundary.isEmpty else {
                 throw DMSError(.invalidInput, "multipart/form-data without a boundary parameter")
+            }
+            guard boundary.utf8.count <= 70 else {
+                throw DMSError(.invalidInput, "the multipart boundary is \(boundary.utf8.count) characters long; RFC 2046 allows at most 70")
             }
             self.init(parts: try Self.multipartParts(body, boundary: boundary))
         } else if let contentType, let mediaType = MediaType(from: contentType), mediaType.isType(.applicationJson) {
@@ -63,13 +68,13 @@ extension PredictionRequest {
     }
 
     private static func multipartParts(_ body: ByteBuffer, boundary: String) throws(DMSError) -> [Part] {
+        try refuseNonASCIIHeaderNames(body, boundary: boundary)
         var parts: [Part] = []
         var headers = HTTPHeaders()
         var content: [UInt8] = []
         let parser = MultipartParser(boundary: boundary)
         parser.onHeader = { name, value in headers.add(name: name, value: value) }
         parser.onBody = { chunk in content.append(contentsOf: chunk.readableBytesView) }
-        try refuseNonASCIIHeaderNames(body, boundary: boundary)
         var unnamed = false
         parser.onPartComplete = {
             let part = MultipartPart(headers: headers, body: ByteBuffer())
@@ -100,23 +105,43 @@ extension PredictionRequest {
     /// holds a byte beyond ASCII. MultipartKit 4.7.1, the newest version available here, looks
     /// such a byte up in a 128-entry table and traps, which would take the whole server down, so
     /// the lines its header parser will read are checked first: those after each delimiter
-    /// (`--` boundary CRLF) up to the blank line that ends the part's headers.
+    /// (`--` boundary CRLF) up to the blank line that ends the part's headers. Each byte is looked
+    /// at once at most: the search for the next delimiter starts after the lines already checked.
     static func refuseNonASCIIHeaderNames(_ body: ByteBuffer, boundary: String) throws(DMSError) {
-        let bytes = body.readableBytesView
         let delimiter = Array("--\(boundary)\r\n".utf8)
-        var searchStart = bytes.startIndex
-        while let found = bytes[searchStart...].firstRange(of: delimiter) {
-            var lineStart = found.upperBound
-            while lineStart < bytes.endIndex {
-                let lineEnd = bytes[lineStart...].firstRange(of: [UInt8(ascii: "\r"), UInt8(ascii: "\n")])?.lowerBound ?? bytes.endIndex
-                if lineEnd == lineStart { break }
-                let nameEnd = bytes[lineStart..<lineEnd].firstIndex(of: UInt8(ascii: ":")) ?? lineEnd
-                guard bytes[lineStart..<nameEnd].allSatisfy({ $0 < 0x80 }) else {
-                    throw DMSError(.invalidInput, "the multipart/form-data body is malformed (a part's header name is not ASCII)")
+        let clean = body.withUnsafeReadableBytes { bytes -> Bool in
+            guard let base = bytes.baseAddress else { return true }
+            let end = bytes.count
+            var searchStart = 0
+            // memchr and memcmp keep the scan fast: every byte is looked at a bounded number of
+            // times (the delimiter is at most 76 bytes).
+            func nextDelimiter(from start: Int) -> Int? {
+                var candidate = start
+                while candidate + delimiter.count <= end, let dash = memchr(base + candidate, Int32(UInt8(ascii: "-")), end - candidate) {
+                    let position = base.distance(to: dash)
+                    guard position + delimiter.count <= end else { return nil }
+                    if delimiter.withUnsafeBytes({ memcmp(dash, $0.baseAddress!, delimiter.count) }) == 0 { return position }
+                    candidate = position + 1
                 }
-                lineStart = min(lineEnd + 2, bytes.endIndex)
+                return nil
             }
-            searchStart = found.upperBound
+            while searchStart < end, let found = nextDelimiter(from: searchStart) {
+                var lineStart = found + delimiter.count
+                while lineStart < end {
+                    let carriageReturn = memchr(base + lineStart, Int32(UInt8(ascii: "\r")), end - lineStart)
+                    let lineEnd = carriageReturn.map { base.distance(to: $0) } ?? end
+                    if lineEnd == lineStart { break }
+                    let colon = memchr(base + lineStart, Int32(UInt8(ascii: ":")), lineEnd - lineStart)
+                    let nameEnd = colon.map { base.distance(to: $0) } ?? lineEnd
+                    if bytes[lineStart..<nameEnd].contains(where: { $0 >= 0x80 }) { return false }
+                    lineStart = min(lineEnd + 2, end)
+                }
+                searchStart = lineStart
+            }
+            return true
+        }
+        guard clean else {
+            throw DMSError(.invalidInput, "the multipart/form-data body is malformed (a part's header name is not ASCII)")
         }
     }
 }

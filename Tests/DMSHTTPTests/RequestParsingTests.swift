@@ -51,6 +51,10 @@ struct RequestParsingTests {
         expectRefusal("--XyZ\r\nContent-Disposition: form-data\r\n\r\nx\r\n--XyZ--\r\n", contentType: "multipart/form-data; boundary=XyZ", mentioning: "has no name")
         expectRefusal("--XyZ--\r\n", contentType: "multipart/form-data; boundary=XyZ", mentioning: "malformed")
         expectRefusal("no boundary anywhere", contentType: "multipart/form-data; boundary=XyZ", mentioning: "has no fields")
+        // An empty boundary made MultipartKit trap (a precondition).
+        expectRefusal("--\r\n\r\n", contentType: "multipart/form-data; boundary=", mentioning: "without a boundary")
+        expectRefusal("--\r\n\r\n", contentType: "multipart/form-data; boundary=\"\"", mentioning: "without a boundary")
+        expectRefusal("x", contentType: "multipart/form-data; boundary=\(String(repeating: "a", count: 71))", mentioning: "at most 70")
     }
 
     /// Bytes beyond ASCII where a part's header name goes made MultipartKit trap (found by
@@ -68,6 +72,14 @@ struct RequestParsingTests {
             + Array(".jpg\"\r\n\r\nx\r\n--B--\r\n".utf8)
         let request = try PredictionRequest(httpBody: ByteBuffer(bytes: accented), contentType: contentType)
         #expect(request.parts.map(\.name) == ["input0"])
+    }
+
+    /// Delimiters back to back (each starting a header block that runs to the end of the body)
+    /// are read in one pass, not once per delimiter: the check of these 4 MiB took hours when it
+    /// scanned from every delimiter to the end; now it is a moment, and the parser refuses them.
+    @Test func delimiterFloodsAreCheckedInOnePass() {
+        let body = String(repeating: "--B\r\n", count: 700_000)
+        #expect(throws: DMSError.self) { try PredictionRequest(httpBody: ByteBuffer(string: body), contentType: "multipart/form-data; boundary=B") }
     }
 
     @Test func jsonBodiesAreObjectsOfInputsOrOneArray() throws {
