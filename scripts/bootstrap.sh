@@ -35,7 +35,7 @@ PYTHON="${DMS_PYTHON:-python3}"
 APT_PACKAGES=(libturbojpeg0-dev libpng-dev pkg-config curl libgomp1)
 for argument in "$@"; do
     case "$argument" in
-        --with-browser) APT_PACKAGES+=(chromium chromium-driver) ;;
+        --with-browser) APT_PACKAGES+=(chromium chromium-driver fonts-liberation) ;;
         *) printf 'bootstrap: ERROR: unknown argument %s (usage: scripts/bootstrap.sh [--with-browser])\n' "$argument" >&2; exit 2 ;;
     esac
 done

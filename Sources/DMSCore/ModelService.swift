@@ -41,7 +41,7 @@ extension ModelService {
 }
 
 /// The shape of a service's successful answers, as the API description documents them.
-public enum ServiceResponseForm: Sendable, Equatable {
+public enum ServiceResponseForm: Sendable {
     /// `{"prediction": [[{"class": "…", "probability": p}, …], …]}`: per batch item, at most
     /// `topK` classes, most probable first.
     case classification(topK: Int)

@@ -23,7 +23,7 @@ public final class ModelServerRoutes: Sendable {
 
     /// Registers the routes and the error middleware on a new router.
     public func makeRouter() -> Router<ModelServerRequestContext> {
-        let router = Router(context: ModelServerRequestContext.self)
+        let router = Router(context: ModelServerRequestContext.self, options: .autoGenerateHeadEndpoints)
         router.add(middleware: ErrorMiddleware())
         router.add(middleware: MethodNotAllowedMiddleware(endpoints: [
             .init("/", .get), .init("/ping", .get), .init("/api-description", .get), .init("/statistics", .get), .init("/openapi.json", .get),
@@ -37,9 +37,9 @@ public final class ModelServerRoutes: Sendable {
             let host = boundHost.withLock { $0 } ?? configuration.advertisedHost
             return Response.json(.object([("description", APIDescription.document(models: registry.models, host: host))]))
         }
-        router.get("/openapi.json") { [self] request, _ in
-            let host = request.head.authority ?? boundHost.withLock { $0 } ?? configuration.advertisedHost
-            return Response.json(OpenAPIDocument.document(models: registry.models, serverURL: "http://\(host)"))
+        // Relative to where the document was fetched from, which is right behind a proxy too.
+        router.get("/openapi.json") { [self] _, _ in
+            Response.json(OpenAPIDocument.document(models: registry.models, serverURL: "/"))
         }
         router.get("/statistics") { [self] _, _ in
             Response.json(.object([("models", .object(registry.models.map { ($0.name, ModelStatistics.document(for: $0)) }))]))

@@ -94,14 +94,14 @@ function curlCommand(name, model, form) {
       const file = form.querySelector(`input[name="${input.field}"]`).files[0];
       return `-F ${shellQuote(`${input.field}=@${file ? file.name : "image.jpg"}`)}`;
     });
-    return `curl -X POST ${url} ${fields.join(" ")}`;
+    return `curl -X POST ${shellQuote(url)} ${fields.join(" ")}`;
   }
   const body = {};
   for (const input of model.inputs) {
     const text = form.querySelector(`textarea[name="${input.field}"]`).value;
     try { body[input.field] = JSON.parse(text); } catch { body[input.field] = text; }
   }
-  return `curl -X POST ${url} -H 'Content-Type: application/json' -d ${shellQuote(JSON.stringify(body))}`;
+  return `curl -X POST ${shellQuote(url)} -H 'Content-Type: application/json' -d ${shellQuote(JSON.stringify(body))}`;
 }
 
 function showError(place, text) {
@@ -140,9 +140,14 @@ function renderTensors(place, answer) {
   place.append(row);
 }
 
+// The object URLs of the images shown with the last answer of each model, freed when replaced.
+const shownImages = new Map();
+
 async function predict(name, model, form, place, button) {
   place.replaceChildren();
+  for (const url of shownImages.get(name) || []) URL.revokeObjectURL(url);
   const images = [];
+  shownImages.set(name, images);
   let request;
   if (model.input_type === "image/jpeg") {
     const data = new FormData();
@@ -150,7 +155,9 @@ async function predict(name, model, form, place, button) {
       const file = form.querySelector(`input[name="${input.field}"]`).files[0];
       if (!file) { showError(place, `Choose an image for ${input.field} ('${input.name}') first.`); return; }
       data.append(input.field, file, file.name);
-      images.push(URL.createObjectURL(file));
+    }
+    for (const input of model.inputs) {
+      images.push(URL.createObjectURL(form.querySelector(`input[name="${input.field}"]`).files[0]));
     }
     request = { method: "POST", body: data };
   } else {
@@ -252,7 +259,7 @@ async function start() {
     for (const [path, item] of Object.entries(document_.paths)) {
       const operation = item.post;
       if (!operation || !operation["x-dms-model"]) continue;
-      cards.push(modelCard(decodeURIComponent(path.slice(1, -"/predict".length)), operation["x-dms-model"]));
+      cards.push(modelCard(path.slice(1, -"/predict".length), operation["x-dms-model"]));
     }
     list.replaceChildren(...(cards.length ? cards : [element("p", { text: "This server serves no models." })]));
   } catch (error) {

@@ -64,7 +64,7 @@ public struct ModelServer: Sendable {
         defer { withExtendedLifetime(storeLock) {} }
         let (registry, loader) = try makeRegistry(store: store)
         let failures = await loadModels(into: registry, with: loader)
-        let document = OpenAPIDocument.document(models: registry.models, serverURL: "http://\(configuration.host):\(configuration.port)")
+        let document = OpenAPIDocument.document(models: registry.models, serverURL: clientBaseURL)
         await registry.unloadAll()
         if !failures.isEmpty && !configuration.allowModelFailures {
             throw ModelLoadFailure(failures: failures)
@@ -76,6 +76,19 @@ public struct ModelServer: Sendable {
         try generator.generate(language: language, document: documentFile, output: output)
         logger.info("generated the client", metadata: ["language": "\(language)", "document": "\(documentFile.path)", "client": "\(output.path)"])
         FileHandle.standardOutput.write(Data("wrote \(documentFile.path) and the \(language) client in \(output.path)\n".utf8))
+    }
+
+    /// Where a client on this machine reaches the server: the bound address, or loopback when it
+    /// binds every address (0.0.0.0, ::), which is no address to connect to.
+    var clientBaseURL: String {
+        let host =
+            switch configuration.host {
+            case "0.0.0.0", "": "127.0.0.1"
+            case "::": "[::1]"
+            case let address where address.contains(":"): "[\(address)]"
+            case let address: address
+            }
+        return "http://\(host):\(configuration.port)"
     }
 
     public func run() async throws {

@@ -49,17 +49,20 @@ struct RoutesTests {
             try expectError(try await client.execute(uri: "/nope", method: .get), status: .notFound, type: "NotFound", mentioning: "api-description")
             let wrongMethod = try await client.execute(uri: "/ping", method: .delete)
             try expectError(wrongMethod, status: .methodNotAllowed, type: "MethodNotAllowed", mentioning: "use GET")
-            #expect(wrongMethod.headers[.allow] == "GET")
+            #expect(wrongMethod.headers[.allow] == "GET, HEAD")
             let getPredict = try await client.execute(uri: "/m/predict", method: .get)
             try expectError(getPredict, status: .methodNotAllowed, type: "MethodNotAllowed", mentioning: "use POST")
             #expect(getPredict.headers[.allow] == "POST")
             for method: HTTPRequest.Method in [.options, .trace] {
                 let refused = try await client.execute(uri: "/statistics", method: method)
                 try expectError(refused, status: .methodNotAllowed, type: "MethodNotAllowed", mentioning: "use GET")
-                #expect(refused.headers[.allow] == "GET")
+                #expect(refused.headers[.allow] == "GET, HEAD")
             }
             let head = try await client.execute(uri: "/m/predict", method: .head)
             #expect(head.status == .methodNotAllowed && head.headers[.allow] == "POST")
+            // HEAD on a GET path is GET without the body.
+            let ping = try await client.execute(uri: "/ping", method: .head)
+            #expect(ping.status == .serviceUnavailable && ping.body.readableBytes == 0)
         }
     }
 

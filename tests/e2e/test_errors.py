@@ -57,8 +57,8 @@ def test_unknown_route(limited_server):
 @pytest.mark.parametrize(
     "method,path,allowed",
     [
-        ("GET", "/digits/predict", "POST"), ("PUT", "/digits/predict", "POST"), ("POST", "/ping", "GET"), ("DELETE", "/api-description", "GET"),
-        ("TRACE", "/ping", "GET"), ("OPTIONS", "/digits/predict", "POST"), ("HEAD", "/statistics", "GET"),
+        ("GET", "/digits/predict", "POST"), ("PUT", "/digits/predict", "POST"), ("POST", "/ping", "GET, HEAD"), ("DELETE", "/api-description", "GET, HEAD"),
+        ("TRACE", "/ping", "GET, HEAD"), ("OPTIONS", "/digits/predict", "POST"), ("HEAD", "/digits/predict", "POST"),
     ],
 )
 def test_wrong_method(limited_server, method, path, allowed):
@@ -68,6 +68,15 @@ def test_wrong_method(limited_server, method, path, allowed):
         assert response.status_code == 405
     else:
         assert_error(response, 405, "MethodNotAllowed")
+
+
+@pytest.mark.parametrize("path", ["/ping", "/statistics", "/api-description", "/openapi.json", "/"])
+def test_head_is_get_without_the_body(limited_server, path):
+    get = requests.get(f"{limited_server.url}{path}", timeout=10)
+    head = requests.head(f"{limited_server.url}{path}", timeout=10)
+    assert head.status_code == get.status_code
+    assert head.headers["content-type"] == get.headers["content-type"]
+    assert head.content == b""
 
 
 @pytest.mark.parametrize(

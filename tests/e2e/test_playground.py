@@ -128,7 +128,7 @@ def test_curl_command_on_the_page_gives_the_same_answer(browser, playground_serv
     add_mul = card(browser, "add-mul")
     add_mul.find_element(By.CSS_SELECTOR, "details.curl summary").click()
     command = add_mul.find_element(By.CSS_SELECTOR, "pre.curl-command").text
-    assert command.startswith(f"curl -X POST {playground_server.url}/add-mul/predict -H 'Content-Type: application/json' -d ")
+    assert command.startswith(f"curl -X POST '{playground_server.url}/add-mul/predict' -H 'Content-Type: application/json' -d ")
     result = subprocess.run(["bash", "-c", command], capture_output=True, text=True, timeout=30)
     assert result.returncode == 0, result.stderr
     expected = requests.post(f"{playground_server.url}/add-mul/predict", json={"input0": [[0, 0, 0, 0]], "input1": [[0, 0, 0, 0]]}, timeout=30)
