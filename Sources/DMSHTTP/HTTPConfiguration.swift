@@ -4,9 +4,13 @@ public struct HTTPConfiguration: Sendable {
     public var maxBodyBytes: Int
     /// The `host:port` written into the API description.
     public var advertisedHost: String
+    /// The answer to `GET /metrics`, made fresh for each scrape (Prometheus' text format); no
+    /// such endpoint without it.
+    public var metricsExposition: (@Sendable () -> [UInt8])?
 
-    public init(maxBodyBytes: Int = 10 << 20, advertisedHost: String = "127.0.0.1:8080") {
+    public init(maxBodyBytes: Int = 10 << 20, advertisedHost: String = "127.0.0.1:8080", metricsExposition: (@Sendable () -> [UInt8])? = nil) {
         self.maxBodyBytes = maxBodyBytes
         self.advertisedHost = advertisedHost
+        self.metricsExposition = metricsExposition
     }
 }

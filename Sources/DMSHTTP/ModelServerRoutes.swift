@@ -25,10 +25,20 @@ public final class ModelServerRoutes: Sendable {
     public func makeRouter() -> Router<ModelServerRequestContext> {
         let router = Router(context: ModelServerRequestContext.self, options: .autoGenerateHeadEndpoints)
         router.add(middleware: ErrorMiddleware())
-        router.add(middleware: MethodNotAllowedMiddleware(endpoints: [
+        var endpoints: [MethodNotAllowedMiddleware<ModelServerRequestContext>.Endpoint] = [
             .init("/", .get), .init("/ping", .get), .init("/api-description", .get), .init("/statistics", .get), .init("/openapi.json", .get),
             .init("/*/predict", .post),
-        ]))
+        ]
+        if let metricsExposition = configuration.metricsExposition {
+            endpoints.append(.init("/metrics", .get))
+            router.get("/metrics") { _, _ in
+                let text = metricsExposition()
+                return Response(
+                    status: .ok, headers: [.contentType: "text/plain; version=0.0.4; charset=utf-8"],
+                    body: .init(byteBuffer: ByteBuffer(bytes: text)))
+            }
+        }
+        router.add(middleware: MethodNotAllowedMiddleware(endpoints: endpoints))
         router.get("/") { _, _ in
             Response(status: .ok, headers: [.contentType: "text/html; charset=utf-8"], body: .init(byteBuffer: ByteBuffer(string: Playground.page)))
         }
@@ -39,13 +49,25 @@ public final class ModelServerRoutes: Sendable {
         }
         // Relative to where the document was fetched from, which is right behind a proxy too.
         router.get("/openapi.json") { [self] _, _ in
-            Response.json(OpenAPIDocument.document(models: registry.models, serverURL: "/"))
+            Response.json(OpenAPIDocument.document(models: registry.models, serverURL: "/", servesMetrics: configuration.metricsExposition != nil))
         }
         router.get("/statistics") { [self] _, _ in
             Response.json(.object([("models", .object(registry.models.map { ($0.name, ModelStatistics.document(for: $0)) }))]))
         }
         router.post("/:model/predict") { [self] request, context in
-            try await predict(request, context: context)
+            let name = try context.parameters.require("model")
+            let started = ContinuousClock.now
+            do {
+                let response = try await predict(request, modelName: name, context: context)
+                record(.success, modelName: name, since: started)
+                return response
+            } catch let error as DMSError {
+                record(ModelMetrics.Outcome(error), modelName: name, since: started)
+                throw error
+            } catch {
+                record(.error, modelName: name, since: started)
+                throw error
+            }
         }
         return router
     }
@@ -65,8 +87,14 @@ public final class ModelServerRoutes: Sendable {
         return .json(.object([("health", .string("unhealthy!")), ("models", .object(details))]), status: .serviceUnavailable)
     }
 
-    private func predict(_ request: Request, context: ModelServerRequestContext) async throws -> Response {
-        let name = try context.parameters.require("model")
+    /// Counts a prediction request in its model's metrics (none for a name no model has: the
+    /// label values stay the models served).
+    private func record(_ outcome: ModelMetrics.Outcome, modelName: String, since started: ContinuousClock.Instant) {
+        guard let model = try? registry.requireModel(named: modelName) else { return }
+        model.metrics.recordRequest(outcome, duration: .now - started)
+    }
+
+    private func predict(_ request: Request, modelName name: String, context: ModelServerRequestContext) async throws -> Response {
         let deadline = try Self.deadline(request.headers[Self.timeoutHeader])
         // Before reading the body: an unknown model, or one whose queue stays full, is answered
         // without receiving the upload.

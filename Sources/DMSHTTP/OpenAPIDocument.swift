@@ -19,8 +19,9 @@ import DMSRuntime
 /// the positional fields only, so a generated client has one parameter per input (the operation
 /// description mentions the aliases).
 public enum OpenAPIDocument {
-    /// The document for the models of `models`, for a server reached at `serverURL`.
-    public static func document(models: [ServedModel], serverURL: String) -> JSONValue {
+    /// The document for the models of `models`, for a server reached at `serverURL`, with
+    /// `GET /metrics` when the server serves it.
+    public static func document(models: [ServedModel], serverURL: String, servesMetrics: Bool = false) -> JSONValue {
         var paths: [(key: String, value: JSONValue)] = [
             ("/", .object([("get", playground)])),
             ("/ping", .object([("get", ping)])),
@@ -28,6 +29,9 @@ public enum OpenAPIDocument {
             ("/api-description", .object([("get", simpleGet(id: "apiDescription", summary: "The API as the seed described it (Swagger 2.0)", schema: wrapped("description")))])),
             ("/openapi.json", .object([("get", simpleGet(id: "openapi", summary: "This document (OpenAPI 3.1)", schema: .object([("type", "object")])))])),
         ]
+        if servesMetrics {
+            paths.append(("/metrics", .object([("get", metrics)])))
+        }
         for model in models {
             paths.append(("/\(model.name)/predict", .object([("post", predictOperation(model))])))
         }
@@ -54,6 +58,19 @@ public enum OpenAPIDocument {
                 ("200", .object([
                     ("description", "The playground page"),
                     ("content", .object([("text/html", .object([("schema", .object([("type", "string")]))]))])),
+                ])),
+            ])),
+        ])
+    }
+
+    private static var metrics: JSONValue {
+        .object([
+            ("operationId", "metrics"),
+            ("summary", "The server's metrics in Prometheus' text format"),
+            ("responses", .object([
+                ("200", .object([
+                    ("description", "Prometheus text exposition format 0.0.4"),
+                    ("content", .object([("text/plain", .object([("schema", .object([("type", "string")]))]))])),
                 ])),
             ])),
         ])

@@ -73,7 +73,7 @@ public struct ModelLoader: Sendable {
         let signature = artifacts.signature
         let maxBatchSize = signature.batchesAcrossRequests ? model.requestedSettings.maxBatchSize : 1
         let scheduler = try await ModelScheduler.start(
-            name: model.name, settings: model.requestedSettings, batchable: signature.batchesAcrossRequests
+            name: model.name, settings: model.requestedSettings, batchable: signature.batchesAcrossRequests, metrics: model.metrics
         ) { () throws(DMSError) in
             try engine.load(artifacts, maxBatchSize: maxBatchSize)
         }
@@ -89,6 +89,7 @@ public struct ModelLoader: Sendable {
             await scheduler.shutdown()
             throw DMSError(.unavailable, "model '\(model.name)' was unloaded while it loaded")
         }
+        model.metrics.recordLoad(ContinuousClock.now - started)
         logger.info(
             "model ready",
             metadata: [

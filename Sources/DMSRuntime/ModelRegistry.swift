@@ -1,3 +1,4 @@
+import CoreMetrics
 import DMSCore
 import Synchronization
 
@@ -7,8 +8,12 @@ import Synchronization
 /// The registry only keeps the models; `ModelLoader` loads them.
 public final class ModelRegistry: Sendable {
     private let entries = Mutex<[ServedModel]>([])
+    /// Where each model's metrics go (`ModelMetrics`); nowhere by default.
+    public let metricsFactory: any MetricsFactory
 
-    public init() {}
+    public init(metricsFactory: any MetricsFactory = NOOPMetricsHandler.instance) {
+        self.metricsFactory = metricsFactory
+    }
 
     /// The models, in the order they were added.
     public var models: [ServedModel] { entries.withLock { $0 } }
@@ -17,7 +22,7 @@ public final class ModelRegistry: Sendable {
     /// is taken.
     @discardableResult
     public func add(_ spec: ModelSpec) throws(DMSError) -> ServedModel {
-        let model = ServedModel(spec)
+        let model = ServedModel(spec, metrics: ModelMetrics(model: spec.name, factory: metricsFactory))
         let added = entries.withLock { models in
             guard !models.contains(where: { $0.name == spec.name }) else { return false }
             models.append(model)
@@ -52,7 +57,8 @@ public final class ModelRegistry: Sendable {
     public func predict(
         modelName: String, request: PredictionRequest, deadline: ContinuousClock.Instant? = nil, clientGone: (@Sendable () -> Bool)? = nil
     ) async throws(DMSError) -> PredictionResponse {
-        try await requireModel(named: modelName).requireReady().predict(request, deadline: deadline, clientGone: clientGone)
+        let model = try requireModel(named: modelName)
+        return try await model.requireReady().predict(request, deadline: deadline, clientGone: clientGone, metrics: model.metrics)
     }
 
     /// Before a request's body is read: when the model's queue is full, waits a little for a

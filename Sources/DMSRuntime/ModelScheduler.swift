@@ -84,6 +84,7 @@ public final class ModelScheduler: @unchecked Sendable {
     /// scheduler's `condition`.
     private struct Job {
         let inputs: PreparedInputs
+        let arrival: ContinuousClock.Instant
         let continuation: CheckedContinuation<[Tensor], any Error>
     }
 
@@ -109,8 +110,12 @@ public final class ModelScheduler: @unchecked Sendable {
     /// Signalled once, by the last worker to stop, after it released its predictor.
     private let stopped = DispatchSemaphore(value: 0)
 
-    private init(name: String, settings: Settings, batchable: Bool) {
+    /// Where time queued, engine time and batch sizes are recorded.
+    private let metrics: ModelMetrics?
+
+    private init(name: String, settings: Settings, batchable: Bool, metrics: ModelMetrics?) {
         self.name = name
+        self.metrics = metrics
         var effective = settings
         if !batchable { effective.maxBatchSize = 1 }
         self.settings = effective
@@ -127,10 +132,10 @@ public final class ModelScheduler: @unchecked Sendable {
     /// are stopped and its error is thrown. `batchable` says whether the model's inputs and
     /// outputs all have a dynamic batch dimension.
     public static func start(
-        name: String, settings: Settings, batchable: Bool, makePredictor: @escaping PredictorFactory
+        name: String, settings: Settings, batchable: Bool, metrics: ModelMetrics? = nil, makePredictor: @escaping PredictorFactory
     ) async throws(DMSError) -> ModelScheduler {
         precondition(settings.workers > 0, "a model needs at least one worker")
-        let scheduler = ModelScheduler(name: name, settings: settings, batchable: batchable)
+        let scheduler = ModelScheduler(name: name, settings: settings, batchable: batchable, metrics: metrics)
         for index in 0..<settings.workers {
             let outcome = await withCheckedContinuation { (continuation: CheckedContinuation<Result<PredictorDescription, DMSError>, Never>) in
                 let thread = Thread {
@@ -187,9 +192,10 @@ public final class ModelScheduler: @unchecked Sendable {
         do {
             return try await withTaskCancellationHandler {
                 try await withCheckedThrowingContinuation { continuation in
+                    let arrival = ContinuousClock.now
                     let request = StateMachine<UInt64>.Request(
-                        id: id, rows: inputs.rowCount, layouts: inputs.rowLayouts, arrival: .now, deadline: deadline, clientGone: clientGone)
-                    submit(request, Job(inputs: inputs, continuation: continuation))
+                        id: id, rows: inputs.rowCount, layouts: inputs.rowLayouts, arrival: arrival, deadline: deadline, clientGone: clientGone)
+                    submit(request, Job(inputs: inputs, arrival: arrival, continuation: continuation))
                 }
             } onCancel: {
                 cancel(id)
@@ -363,7 +369,7 @@ public final class ModelScheduler: @unchecked Sendable {
 
     /// Blocks until the state machine gives this worker a batch (returned with each request's
     /// inputs), or returns nil when the worker is to stop.
-    private func nextBatch(_ load: inout StateMachine<UInt64>.WorkerLoad) -> [(id: UInt64, inputs: PreparedInputs)]? {
+    private func nextBatch(_ load: inout StateMachine<UInt64>.WorkerLoad) -> [(id: UInt64, inputs: PreparedInputs, arrival: ContinuousClock.Instant)]? {
         condition.lock()
         defer { condition.unlock() }
         while true {
@@ -372,7 +378,7 @@ public final class ModelScheduler: @unchecked Sendable {
             admitWaitersLocked()
             switch action {
             case .run(let ids):
-                return ids.compactMap { id in jobs[id].map { (id, $0.inputs) } }
+                return ids.compactMap { id in jobs[id].map { (id, $0.inputs, $0.arrival) } }
             case .wait(until: nil):
                 condition.wait()
             case .wait(until: let instant?):
@@ -387,10 +393,22 @@ public final class ModelScheduler: @unchecked Sendable {
 
     /// Runs one batch on `predictor` and answers its requests. Returns the worker's load for
     /// its next batch.
-    private func run(_ batch: [(id: UInt64, inputs: PreparedInputs)], on predictor: any ModelPredictor) -> StateMachine<UInt64>.WorkerLoad {
+    private func run(
+        _ batch: [(id: UInt64, inputs: PreparedInputs, arrival: ContinuousClock.Instant)], on predictor: any ModelPredictor
+    ) -> StateMachine<UInt64>.WorkerLoad {
+        // Time queued: from arrival until a worker takes the request. The worker then writes the
+        // batch's inputs (decoding images), then calls the engine: the engine time.
+        let taken = ContinuousClock.now
+        if let metrics {
+            for request in batch { metrics.queueDuration.record(taken - request.arrival) }
+        }
+        var engineStart: ContinuousClock.Instant?
         let outcomes = PredictionPipeline.run(batch.map(\.inputs), on: predictor) { rows in
             condition.withLock { state.engineCallStarted(rows: rows) }
+            engineStart = .now
+            metrics?.batchSize.record(rows)
         }
+        if let metrics, let engineStart { metrics.inferenceDuration.record(.now - engineStart) }
         let results = Dictionary(uniqueKeysWithValues: zip(batch.map(\.id), outcomes))
         let (answers, load) = condition.withLock {
             let ids = batch.map(\.id)

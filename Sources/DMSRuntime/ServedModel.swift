@@ -14,14 +14,21 @@ public final class ServedModel: Sendable {
         /// Answers one request: prepares its inputs, runs them on one of the model's workers,
         /// possibly batched with other requests (unless the queue is full, `deadline` passes
         /// first or `clientGone` says the client left while it waited), and makes the response
-        /// from this request's share of the outputs.
+        /// from this request's share of the outputs. The time spent preparing and responding goes
+        /// to `metrics`.
         func predict(
-            _ request: PredictionRequest, deadline: ContinuousClock.Instant?, clientGone: (@Sendable () -> Bool)?
+            _ request: PredictionRequest, deadline: ContinuousClock.Instant?, clientGone: (@Sendable () -> Bool)?, metrics: ModelMetrics
         ) async throws(DMSError) -> PredictionResponse {
             if let answer = try await pipeline.service.answerWithoutEngine(request) { return answer }
+            let clock = ContinuousClock()
+            var started = clock.now
             let inputs = try await pipeline.prepare(request)
+            metrics.preprocessDuration.record(clock.now - started)
             let outputs = try await scheduler.predict(inputs, deadline: deadline, clientGone: clientGone)
-            return try await pipeline.respond(to: request, with: outputs)
+            started = clock.now
+            let response = try await pipeline.respond(to: request, with: outputs)
+            metrics.postprocessDuration.record(clock.now - started)
+            return response
         }
     }
 
@@ -30,10 +37,13 @@ public final class ServedModel: Sendable {
     /// How the model is to be run (workers, batching, queue); the scheduler reports the
     /// settings in effect once loaded.
     public let requestedSettings: ModelScheduler.Settings
+    /// The model's metrics.
+    public let metrics: ModelMetrics
     private let guarded: Mutex<(state: ModelState, loaded: Loaded?)>
 
-    init(_ spec: ModelSpec) {
+    init(_ spec: ModelSpec, metrics: ModelMetrics) {
         self.name = spec.name
+        self.metrics = metrics
         self.location = spec.location
         self.requestedSettings = spec.settings
         self.guarded = Mutex((.loading, nil))

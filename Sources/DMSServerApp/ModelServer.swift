@@ -39,8 +39,8 @@ public struct ModelServer: Sendable {
     private struct StoppedWhileLoading: Error {}
 
     /// The registry of the configured models (not loaded yet) and the loader for them.
-    private func makeRegistry(store: ModelStore) throws -> (ModelRegistry, ModelLoader) {
-        let registry = ModelRegistry()
+    private func makeRegistry(store: ModelStore, metrics: ServerMetrics? = nil) throws -> (ModelRegistry, ModelLoader) {
+        let registry = metrics.map { ModelRegistry(metricsFactory: $0.factory) } ?? ModelRegistry()
         for spec in configuration.models { try registry.add(spec) }
         let loader = ModelLoader(
             store: store,
@@ -95,10 +95,13 @@ public struct ModelServer: Sendable {
         let store = ModelStore(root: configuration.modelStore, downloadSettings: configuration.downloads)
         let storeLock = ModelStoreLock.acquire(store, logger: logger)
         defer { withExtendedLifetime(storeLock) {} }
-        let (registry, loader) = try makeRegistry(store: store)
+        let metrics = ServerMetrics()
+        let (registry, loader) = try makeRegistry(store: store, metrics: metrics)
         let routes = ModelServerRoutes(
             registry: registry,
-            configuration: HTTPConfiguration(maxBodyBytes: configuration.maxRequestBytes, advertisedHost: "\(configuration.host):\(configuration.port)"))
+            configuration: HTTPConfiguration(
+                maxBodyBytes: configuration.maxRequestBytes, advertisedHost: "\(configuration.host):\(configuration.port)",
+                metricsExposition: { metrics.exposition(of: registry) }))
         let logger = self.logger
         var app = Application(
             router: routes.makeRouter(),

@@ -27,10 +27,15 @@ public enum ProcessMemory {
     static var peakResidentMiB: Double { field("VmHWM") }
 
     private static func field(_ name: String) -> Double {
+        statusKilobytes(name) / 1024
+    }
+
+    /// A size field of `/proc/self/status` (`VmRSS`, `VmSize`, …) in kB; 0 when absent.
+    static func statusKilobytes(_ name: String) -> Double {
         guard let status = try? String(contentsOfFile: "/proc/self/status", encoding: .utf8),
             let line = status.split(separator: "\n").first(where: { $0.hasPrefix(name + ":") }),
             let kilobytes = Double(line.split(separator: " ").dropFirst().first ?? "")
         else { return 0 }
-        return kilobytes / 1024
+        return kilobytes
     }
 }
