@@ -26,7 +26,7 @@ public final class ModelServerRoutes: Sendable {
         let router = Router(context: ModelServerRequestContext.self, options: .autoGenerateHeadEndpoints)
         router.add(middleware: ErrorMiddleware())
         var endpoints: [MethodNotAllowedMiddleware<ModelServerRequestContext>.Endpoint] = [
-            .init("/", .get), .init("/ping", .get), .init("/api-description", .get), .init("/statistics", .get), .init("/openapi.json", .get),
+            .init("/", .get), .init("/ping", .get), .init("/health/live", .get), .init("/health/ready", .get), .init("/api-description", .get), .init("/statistics", .get), .init("/openapi.json", .get),
             .init("/*/predict", .post),
         ]
         if let metricsExposition = configuration.metricsExposition {
@@ -43,6 +43,13 @@ public final class ModelServerRoutes: Sendable {
             Response(status: .ok, headers: [.contentType: "text/html; charset=utf-8"], body: .init(byteBuffer: ByteBuffer(string: Playground.page)))
         }
         router.get("/ping") { [self] _, _ in ping() }
+        // Kubernetes probes: alive while the server answers at all; ready while every model is.
+        router.get("/health/live") { _, _ in Response.json(.object([("status", "alive")])) }
+        router.get("/health/ready") { [self] _, _ in
+            let waiting = modelsNotReady()
+            guard !waiting.isEmpty else { return Response.json(.object([("status", "ready")])) }
+            return .json(.object([("status", "not ready"), ("models", .object(waiting))]), status: .serviceUnavailable)
+        }
         router.get("/api-description") { [self] _, _ in
             let host = boundHost.withLock { $0 } ?? configuration.advertisedHost
             return Response.json(.object([("description", APIDescription.document(models: registry.models, host: host))]))
@@ -72,8 +79,9 @@ public final class ModelServerRoutes: Sendable {
         return router
     }
 
-    private func ping() -> Response {
-        let details = registry.models.compactMap { model -> (key: String, value: JSONValue)? in
+    /// Each model that is not ready, with its state (`loading`, `unloading`, `failed: <reason>`).
+    private func modelsNotReady() -> [(key: String, value: JSONValue)] {
+        registry.models.compactMap { model -> (key: String, value: JSONValue)? in
             switch model.state {
             case .ready: nil
             case .failed(let reason): (model.name, .string("failed: \(reason)"))
@@ -81,6 +89,10 @@ public final class ModelServerRoutes: Sendable {
             case .unloading: (model.name, .string("unloading"))
             }
         }
+    }
+
+    private func ping() -> Response {
+        let details = modelsNotReady()
         guard !details.isEmpty else {
             return .json(.object([("health", .string("healthy!"))]))
         }

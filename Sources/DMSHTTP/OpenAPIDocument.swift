@@ -25,6 +25,8 @@ public enum OpenAPIDocument {
         var paths: [(key: String, value: JSONValue)] = [
             ("/", .object([("get", playground)])),
             ("/ping", .object([("get", ping)])),
+            ("/health/live", .object([("get", liveness)])),
+            ("/health/ready", .object([("get", readiness)])),
             ("/statistics", .object([("get", simpleGet(id: "statistics", summary: "What each model's scheduler is doing and has done", schema: statisticsSchema))])),
             ("/api-description", .object([("get", simpleGet(id: "apiDescription", summary: "The API as the seed described it (Swagger 2.0)", schema: wrapped("description")))])),
             ("/openapi.json", .object([("get", simpleGet(id: "openapi", summary: "This document (OpenAPI 3.1)", schema: .object([("type", "object")])))])),
@@ -72,6 +74,33 @@ public enum OpenAPIDocument {
                     ("description", "Prometheus text exposition format 0.0.4"),
                     ("content", .object([("text/plain", .object([("schema", .object([("type", "string")]))]))])),
                 ])),
+            ])),
+        ])
+    }
+
+    private static var liveness: JSONValue {
+        .object([
+            ("operationId", "live"),
+            ("summary", "Liveness probe: the server answers"),
+            ("responses", .object([("200", jsonResponse("Alive", objectSchema([("status", .object([("const", "alive")]))])))])),
+        ])
+    }
+
+    private static var readiness: JSONValue {
+        let notReady = objectSchema([
+            ("status", .object([("const", "not ready")])),
+            ("models", .object([
+                ("type", "object"),
+                ("description", "Each model that is not ready, with its state: loading, unloading, or failed: <reason>."),
+                ("additionalProperties", .object([("type", "string")])),
+            ])),
+        ])
+        return .object([
+            ("operationId", "ready"),
+            ("summary", "Readiness probe: every model is ready"),
+            ("responses", .object([
+                ("200", jsonResponse("Every model is ready", objectSchema([("status", .object([("const", "ready")]))]))),
+                ("503", jsonResponse("Some model is loading, unloading (the server is stopping) or failed to load", notReady)),
             ])),
         ])
     }

@@ -44,6 +44,20 @@ struct RoutesTests {
         }
     }
 
+    /// A model still loading makes the server alive but not ready.
+    @Test func probesWhileAModelLoads() async throws {
+        try await withServer { client in
+            let live = try await client.execute(uri: "/health/live", method: .get)
+            #expect(live.status == .ok)
+            #expect(try json(live)["status"] as? String == "alive")
+            let ready = try await client.execute(uri: "/health/ready", method: .get)
+            #expect(ready.status == .serviceUnavailable)
+            let body = try json(ready)
+            #expect(body["status"] as? String == "not ready")
+            #expect((body["models"] as? [String: String]) == ["m": "loading"])
+        }
+    }
+
     @Test func unknownPathsAndMethodsAreJSONErrors() async throws {
         try await withServer { client in
             try expectError(try await client.execute(uri: "/nope", method: .get), status: .notFound, type: "NotFound", mentioning: "api-description")

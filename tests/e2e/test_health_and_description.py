@@ -27,6 +27,14 @@ def test_api_description_is_valid_swagger_with_every_model(digits_server):
     assert "[1, 8, 8]" in parameters[0]["description"]
 
 
+def test_probes_when_every_model_is_ready(digits_server):
+    live = requests.get(f"{digits_server.url}/health/live", timeout=10)
+    assert live.status_code == 200 and live.json() == {"status": "alive"}
+    ready = requests.get(f"{digits_server.url}/health/ready", timeout=10)
+    assert ready.status_code == 200 and ready.json() == {"status": "ready"}
+    assert requests.head(f"{digits_server.url}/health/ready", timeout=10).status_code == 200
+
+
 def broken_archive(folder):
     path = folder / "broken.model"
     with zipfile.ZipFile(path, "w") as archive:
@@ -44,6 +52,11 @@ def test_ping_reports_models_that_failed(start_server, tmp_path):
     assert body["health"] == "unhealthy!"
     assert set(body["models"]) == {"bad"}
     assert "signature.json" in body["models"]["bad"]
+    # The probes: alive, but not ready while a model has failed.
+    assert requests.get(f"{server.url}/health/live", timeout=10).status_code == 200
+    ready = requests.get(f"{server.url}/health/ready", timeout=10)
+    assert ready.status_code == 503
+    assert ready.json()["status"] == "not ready" and ready.json()["models"]["bad"].startswith("failed: ")
     validate(requests.get(f"{server.url}/api-description", timeout=10).json()["description"])
     assert server.stop() == 0
 

@@ -49,7 +49,7 @@ def test_document_is_valid_openapi_3_1(document, api_server):
     assert document["openapi"] == "3.1.0"
     assert document["servers"] == [{"url": "/"}]  # wherever the document was fetched from
     assert set(document["paths"]) == {
-        "/", "/ping", "/statistics", "/api-description", "/openapi.json", "/metrics",
+        "/", "/ping", "/health/live", "/health/ready", "/statistics", "/api-description", "/openapi.json", "/metrics",
         "/digits/predict", "/add-mul/predict", "/add-scale/predict", "/identity/predict",
     }
 
