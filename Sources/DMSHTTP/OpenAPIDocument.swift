@@ -53,62 +53,45 @@ public enum OpenAPIDocument {
     // MARK: Fixed endpoints
 
     private static var playground: JSONValue {
-        .object([
-            ("operationId", "playground"),
-            ("summary", "A page to try the models in a browser"),
-            ("responses", .object([
-                ("200", .object([
-                    ("description", "The playground page"),
-                    ("content", .object([("text/html", .object([("schema", .object([("type", "string")]))]))])),
-                ])),
-            ])),
-        ])
+        textGet(id: "playground", summary: "A page to try the models in a browser", description: "The playground page", mediaType: "text/html")
     }
 
     private static var metrics: JSONValue {
+        textGet(
+            id: "metrics", summary: "The server's metrics in Prometheus' text format", description: "Prometheus text exposition format 0.0.4",
+            mediaType: "text/plain")
+    }
+
+    private static func textGet(id: String, summary: String, description: String, mediaType: String) -> JSONValue {
         .object([
-            ("operationId", "metrics"),
-            ("summary", "The server's metrics in Prometheus' text format"),
+            ("operationId", .string(id)),
+            ("summary", .string(summary)),
             ("responses", .object([
                 ("200", .object([
-                    ("description", "Prometheus text exposition format 0.0.4"),
-                    ("content", .object([("text/plain", .object([("schema", .object([("type", "string")]))]))])),
+                    ("description", .string(description)),
+                    ("content", .object([(mediaType, .object([("schema", .object([("type", "string")]))]))])),
                 ])),
             ])),
         ])
     }
 
     private static var liveness: JSONValue {
-        .object([
-            ("operationId", "live"),
-            ("summary", "Liveness probe: the server answers"),
-            ("responses", .object([("200", jsonResponse("Alive", objectSchema([("status", .object([("const", "alive")]))])))])),
-        ])
+        simpleGet(id: "live", summary: "Liveness probe: the server answers", schema: objectSchema([("status", .object([("const", "alive")]))]))
     }
 
     private static var readiness: JSONValue {
-        let notReady = objectSchema([
-            ("status", .object([("const", "not ready")])),
-            ("models", .object([
-                ("type", "object"),
-                ("description", "Each model that is not ready, with its state: loading, unloading, or failed: <reason>."),
-                ("additionalProperties", .object([("type", "string")])),
-            ])),
-        ])
-        return .object([
-            ("operationId", "ready"),
-            ("summary", "Readiness probe: every model is ready"),
-            ("responses", .object([
-                ("200", jsonResponse("Every model is ready", objectSchema([("status", .object([("const", "ready")]))]))),
-                ("503", jsonResponse("Some model is loading, unloading (the server is stopping) or failed to load", notReady)),
-            ])),
-        ])
+        modelHealth(id: "ready", summary: "Readiness probe: every model is ready", member: "status", healthy: "ready", unhealthy: "not ready")
     }
 
     private static var ping: JSONValue {
-        let healthy = objectSchema([("health", .object([("const", "healthy!")]))])
-        let unhealthy = objectSchema([
-            ("health", .object([("const", "unhealthy!")])),
+        modelHealth(id: "ping", summary: "Whether every model is ready (the seed's shape)", member: "health", healthy: "healthy!", unhealthy: "unhealthy!")
+    }
+
+    /// An answer about the models' readiness: 200 `{member: healthy}`, or 503 `{member:
+    /// unhealthy, "models": {name: state}}`.
+    private static func modelHealth(id: String, summary: String, member: String, healthy: String, unhealthy: String) -> JSONValue {
+        let notReady = objectSchema([
+            (member, .object([("const", .string(unhealthy))])),
             ("models", .object([
                 ("type", "object"),
                 ("description", "Each model that is not ready, with its state: loading, unloading, or failed: <reason>."),
@@ -116,11 +99,11 @@ public enum OpenAPIDocument {
             ])),
         ])
         return .object([
-            ("operationId", "ping"),
-            ("summary", "Whether every model is ready"),
+            ("operationId", .string(id)),
+            ("summary", .string(summary)),
             ("responses", .object([
-                ("200", jsonResponse("Every model is ready", healthy)),
-                ("503", jsonResponse("Some model is loading, unloading or failed to load", unhealthy)),
+                ("200", jsonResponse("Every model is ready", objectSchema([(member, .object([("const", .string(healthy))]))]))),
+                ("503", jsonResponse("Some model is loading, unloading (the server is stopping) or failed to load", notReady)),
             ])),
         ])
     }
