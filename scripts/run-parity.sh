@@ -120,13 +120,13 @@ start_server() {
     SERVER_URL=""
     "$SERVER_BIN" \
         --models "$name=$WORK/archives/$name.model" "$echo=$WORK/archives/$echo.model" \
-        --service mxnet_model_service --port 0 \
+        --service mxnet_model_service --port 0 --no-management \
         --model-store "$WORK/store" --log-file "$WORK/dms.log" \
         >"$out" 2>&1 </dev/null &
     SERVER_PID=$!
     local deadline=$((SECONDS + START_TIMEOUT)) line
     while ((SECONDS < deadline)); do
-        line="$(grep -oE -m1 'listening on http://[^[:space:]/]+:[0-9]+' "$out" || true)"
+        line="$(grep -oE -m1 '^listening on http://[^[:space:]/]+:[0-9]+' "$out" || true)"
         if [[ -n "$line" ]]; then
             SERVER_URL="${line#listening on }"
             return 0

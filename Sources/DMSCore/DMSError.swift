@@ -9,7 +9,7 @@ public struct DMSError: Error, Sendable, CustomStringConvertible {
     public struct Code: Hashable, Sendable, CustomStringConvertible {
         private enum Wrapped: Hashable, Sendable {
             case invalidInput, notFound, alreadyExists, payloadTooLarge, unavailable, resourceExhausted, deadlineExceeded
-            case unsupported, invalidModel, engineUnavailable, engineFailure, internalError
+            case unsupported, invalidModel, engineUnavailable, engineFailure, internalError, conflict, permissionDenied
         }
 
         private let wrapped: Wrapped
@@ -21,6 +21,10 @@ public struct DMSError: Error, Sendable, CustomStringConvertible {
         public static let notFound = Code(.notFound)
         /// A model (or other named resource) by that name exists already.
         public static let alreadyExists = Code(.alreadyExists)
+        /// Another operation on the same resource is under way (a model's settings being changed).
+        public static let conflict = Code(.conflict)
+        /// The caller may not do this: a location outside the allow-list, a wrong token.
+        public static let permissionDenied = Code(.permissionDenied)
         /// The request or one of its parts is larger than a configured limit.
         public static let payloadTooLarge = Code(.payloadTooLarge)
         /// The model exists but cannot serve now (still loading, failed to load, shutting down).
@@ -56,6 +60,8 @@ public struct DMSError: Error, Sendable, CustomStringConvertible {
             case .engineUnavailable: "engine unavailable"
             case .engineFailure: "engine failure"
             case .internalError: "internal error"
+            case .conflict: "conflict"
+            case .permissionDenied: "permission denied"
             }
         }
     }

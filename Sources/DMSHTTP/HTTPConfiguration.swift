@@ -7,10 +7,19 @@ public struct HTTPConfiguration: Sendable {
     /// The answer to `GET /metrics`, made fresh for each scrape (Prometheus' text format); no
     /// such endpoint without it.
     public var metricsExposition: (@Sendable () -> [UInt8])?
+    /// The bearer token every request but the probes must carry, or nil for none.
+    public var token: String?
+    /// Where each request's access-log entry goes, or nil for no access log.
+    public var accessLog: (@Sendable (AccessLogEntry) -> Void)?
 
-    public init(maxBodyBytes: Int = 10 << 20, advertisedHost: String = "127.0.0.1:8080", metricsExposition: (@Sendable () -> [UInt8])? = nil) {
+    public init(
+        maxBodyBytes: Int = 10 << 20, advertisedHost: String = "127.0.0.1:8080", metricsExposition: (@Sendable () -> [UInt8])? = nil,
+        token: String? = nil, accessLog: (@Sendable (AccessLogEntry) -> Void)? = nil
+    ) {
         self.maxBodyBytes = maxBodyBytes
         self.advertisedHost = advertisedHost
         self.metricsExposition = metricsExposition
+        self.token = token
+        self.accessLog = accessLog
     }
 }

@@ -7,18 +7,17 @@ import Hummingbird
 /// path is served: the router answers it as GET without the body.)
 ///
 /// Hummingbird's router has no notion of "path matched, method did not", so the known paths are
-/// listed here as patterns (`*` stands for one segment, a model's name) with their one method.
+/// listed here as patterns (`*` stands for one segment, a model's name) with their methods.
 struct MethodNotAllowedMiddleware<Context: RequestContext>: RouterMiddleware {
-    /// A path pattern and the method it serves (a GET path serves HEAD too).
+    /// A path pattern and the methods it serves (a GET path serves HEAD too, when the router
+    /// generates HEAD endpoints).
     struct Endpoint: Sendable {
         var segments: [Substring]
-        var method: HTTPRequest.Method
+        var allowed: [HTTPRequest.Method]
 
-        var allowed: [HTTPRequest.Method] { method == .get ? [.get, .head] : [method] }
-
-        init(_ pattern: String, _ method: HTTPRequest.Method) {
+        init(_ pattern: String, _ methods: HTTPRequest.Method..., headWithGet: Bool = true) {
             self.segments = pattern.split(separator: "/")
-            self.method = method
+            self.allowed = methods.flatMap { $0 == .get && headWithGet ? [$0, .head] : [$0] }
         }
 
         func matches(_ path: [Substring]) -> Bool {
@@ -36,7 +35,7 @@ struct MethodNotAllowedMiddleware<Context: RequestContext>: RouterMiddleware {
             guard let endpoint = endpoints.first(where: { $0.matches(path) }), !endpoint.allowed.contains(request.method) else { throw error }
             throw WireError(
                 status: .methodNotAllowed, type: "MethodNotAllowed",
-                message: "\(request.method) is not allowed on \(request.uri.path); use \(endpoint.method)",
+                message: "\(request.method) is not allowed on \(request.uri.path); use \(endpoint.allowed.map(\.rawValue).joined(separator: " or "))",
                 headers: [.allow: endpoint.allowed.map(\.rawValue).joined(separator: ", ")])
         }
     }

@@ -24,6 +24,7 @@ public final class ModelServerRoutes: Sendable {
     /// Registers the routes and the error middleware on a new router.
     public func makeRouter() -> Router<ModelServerRequestContext> {
         let router = Router(context: ModelServerRequestContext.self, options: .autoGenerateHeadEndpoints)
+        router.add(middleware: AccessLogMiddleware(record: configuration.accessLog))
         router.add(middleware: ErrorMiddleware())
         var endpoints: [MethodNotAllowedMiddleware<ModelServerRequestContext>.Endpoint] = [
             .init("/", .get), .init("/ping", .get), .init("/health/live", .get), .init("/health/ready", .get), .init("/api-description", .get), .init("/statistics", .get), .init("/openapi.json", .get),
@@ -39,6 +40,10 @@ public final class ModelServerRoutes: Sendable {
             }
         }
         router.add(middleware: MethodNotAllowedMiddleware(endpoints: endpoints))
+        if let token = configuration.token {
+            // Kubernetes' HTTP probes carry no credentials.
+            router.add(middleware: BearerTokenMiddleware(token: token, realm: "deep-model-server", exemptPaths: ["/health/live", "/health/ready"]))
+        }
         router.get("/") { _, _ in
             Response(status: .ok, headers: [.contentType: "text/html; charset=utf-8"], body: .init(byteBuffer: ByteBuffer(string: Playground.page)))
         }

@@ -30,6 +30,9 @@ public struct WireError: HTTPResponseError, Sendable {
             case .resourceExhausted: (.serviceUnavailable, "ServiceUnavailable")
             case .deadlineExceeded: (.gatewayTimeout, "DeadlineExceeded")
             case .unsupported: (.notImplemented, "NotImplemented")
+            case .invalidModel: (.badRequest, "InvalidModel")
+            case .alreadyExists, .conflict: (.conflict, "Conflict")
+            case .permissionDenied: (.forbidden, "Forbidden")
             default: (.internalServerError, "InternalServerError")
             }
         // A full queue clears quickly: clients may retry after a second.

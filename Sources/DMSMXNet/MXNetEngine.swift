@@ -31,14 +31,23 @@ public struct MXNetEngine: InferenceEngine {
 
     public var format: any ModelFormat { MXNetFormat() }
 
+    /// Held while a predictor is made; blocking is right here: `load` runs on a worker's own
+    /// thread, never on the cooperative pool.
+    private static let predictorCreation = NSLock()
+
     /// Loads the model and prepares a bound predictor for each batch size the scheduler will
     /// form, `MXNetPredictor.batchSizesToPrepare(upTo: maxBatchSize)`, each run once on zeros so
     /// the first request of that size pays nothing extra. A size MXNet cannot reshape to (a
     /// graph with a fixed batch inside) stops the preparation there: the model then batches only
     /// up to the sizes prepared, and the log says why.
+    ///
+    /// Predictors are made one at a time in the whole process (MXNet crashes when two threads
+    /// create predictors at once), also when models are registered or changed side by side.
     public func load(_ artifacts: ModelArtifacts, maxBatchSize: Int) throws(DMSError) -> any ModelPredictor {
         let checked = try Self.checkFiles(artifacts)
         let library = try MXNetLibrary.load(candidates: libraryCandidates, threadCount: threadCount, logger: logger)
+        Self.predictorCreation.lock()
+        defer { Self.predictorCreation.unlock() }
         let predictor = try MXNetPredictor(
             library: library, symbolJSON: checked.symbolData, parameters: checked.parameters, signature: artifacts.signature,
             description: PredictorDescription(

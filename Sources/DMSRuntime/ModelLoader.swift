@@ -20,18 +20,18 @@ public struct ModelLoader: Sendable {
         self.makeService = makeService
     }
 
-    /// Loads every model of `registry` that is loading, one after another (engines load faster
-    /// alone than side by side on a small machine). Returns the failures; each failed model stays
-    /// registered with its reason.
+    /// Loads `models` (the models of the command line, added to a registry), one after another
+    /// (engines load faster alone than side by side on a small machine). Returns the failures;
+    /// each failed model stays registered with its reason.
     ///
     /// Cancelling the task stops the loading: a download in progress ends (its temporary file
     /// removed), an engine that is loading finishes first, and the models not loaded are left
     /// failed with the reason "the server stopped while loading models" (not counted as
     /// failures).
     @discardableResult
-    public func loadAll(_ registry: ModelRegistry, httpClient: HTTPClient, logger: Logger) async -> [(model: String, reason: String)] {
+    public func loadAll(_ models: [ServedModel], httpClient: HTTPClient, logger: Logger) async -> [(model: String, reason: String)] {
         var failures: [(String, String)] = []
-        for model in registry.models where model.state == .loading {
+        for model in models where model.state == .loading {
             do throws(DMSError) {
                 guard !Task.isCancelled else { throw DMSError(.unavailable, Self.stoppedWhileLoading) }
                 try await load(model, httpClient: httpClient, logger: logger)
@@ -49,19 +49,43 @@ public struct ModelLoader: Sendable {
 
     private static let stoppedWhileLoading = "the server stopped while loading models"
 
-    /// Adds `spec` to a running `registry` and loads it. When loading fails the model is removed
-    /// again, so the registry is as it was, and the load error is thrown; a taken name is an
+    /// Registers `spec` in a running `registry` and loads it; the model is served once ready
+    /// (see `ModelRegistry.reserve`). When loading fails the name is given back, so the
+    /// registry is as it was, and the load error is thrown; a taken name is an
     /// `.alreadyExists` error.
     @discardableResult
     public func register(_ spec: ModelSpec, in registry: ModelRegistry, httpClient: HTTPClient, logger: Logger) async throws(DMSError) -> ServedModel {
-        let model = try registry.add(spec)
+        let model = try registry.reserve(spec)
+        try await loadReserved(model, in: registry, httpClient: httpClient, logger: logger, remembersFailure: false)
+        return model
+    }
+
+    /// Registers `spec` as `register` does, but loads it in the background: returns the
+    /// reserved model at once. A failure is logged and kept in `registry.failedRegistrations`.
+    @discardableResult
+    public func registerInBackground(_ spec: ModelSpec, in registry: ModelRegistry, httpClient: HTTPClient, logger: Logger) throws(DMSError) -> ServedModel {
+        let model = try registry.reserve(spec)
+        Task {
+            try? await loadReserved(model, in: registry, httpClient: httpClient, logger: logger, remembersFailure: true)
+        }
+        return model
+    }
+
+    private func loadReserved(
+        _ model: ServedModel, in registry: ModelRegistry, httpClient: HTTPClient, logger: Logger, remembersFailure: Bool
+    ) async throws(DMSError) {
         do throws(DMSError) {
             try await load(model, httpClient: httpClient, logger: logger)
         } catch {
-            try? await registry.remove(named: spec.name)
+            logger.error("model registration failed", metadata: ["model": "\(model.name)", "reason": "\(error.message)"])
+            registry.withdraw(model, reason: remembersFailure ? error.message : nil)
             throw error
         }
-        return model
+        guard registry.publish(model) else {
+            // Unregistered while it loaded: the removal stopped it, or stops it now.
+            await model.beginUnloading()?.shutdown()
+            throw DMSError(.unavailable, "model '\(model.name)' was unregistered while it loaded")
+        }
     }
 
     /// Loads one model and marks it ready. Errors leave the marking of the model to the caller.
@@ -72,10 +96,13 @@ public struct ModelLoader: Sendable {
         let engine = try engines.engine(for: artifacts.engineFiles)
         let signature = artifacts.signature
         let maxBatchSize = signature.batchesAcrossRequests ? model.requestedSettings.maxBatchSize : 1
+        let makePredictor: @Sendable (Int) throws(DMSError) -> any ModelPredictor = { maxBatchSize throws(DMSError) in
+            try engine.load(artifacts, maxBatchSize: maxBatchSize)
+        }
         let scheduler = try await ModelScheduler.start(
             name: model.name, settings: model.requestedSettings, batchable: signature.batchesAcrossRequests, metrics: model.metrics
         ) { () throws(DMSError) in
-            try engine.load(artifacts, maxBatchSize: maxBatchSize)
+            try makePredictor(maxBatchSize)
         }
         let service: any ModelService
         do throws(DMSError) {
@@ -84,7 +111,9 @@ public struct ModelLoader: Sendable {
             await scheduler.shutdown()
             throw error
         }
-        let loaded = ServedModel.Loaded(artifacts: artifacts, pipeline: PredictionPipeline(signature: signature, service: service), scheduler: scheduler)
+        let loaded = ServedModel.Loaded(
+            artifacts: artifacts, pipeline: PredictionPipeline(signature: signature, service: service), scheduler: scheduler, engineName: engine.name,
+            makePredictor: makePredictor)
         guard model.markReady(loaded) else {
             await scheduler.shutdown()
             throw DMSError(.unavailable, "model '\(model.name)' was unloaded while it loaded")

@@ -108,6 +108,16 @@ public final class ModelMetrics: Sendable {
         requestDuration.record(duration)
     }
 
+    /// Takes the model's series out of the backend (the model was unregistered, or its
+    /// registration failed); a model registered again under the name starts from zero.
+    func destroy() {
+        for counter in requests.values { counter.destroy() }
+        for timer in [requestDuration, preprocessDuration, postprocessDuration, queueDuration, inferenceDuration] { timer.destroy() }
+        batchSize.destroy()
+        for meter in [queueDepth, inFlight, loadDuration] + Array(state.values) { meter.destroy() }
+        for counter in [rejected, expired, cancelled] { counter.destroy() }
+    }
+
     func recordLoad(_ duration: Duration) {
         loadDuration.set(duration.seconds)
     }

@@ -81,6 +81,21 @@ extension ModelScheduler {
             self.settings = settings
         }
 
+        /// Adds the counters of `counts` beyond those of `minus` (queued and running aside): a
+        /// model's counters go on across the schedulers a settings change puts in place.
+        mutating func carryOver(_ counts: Statistics, minus: Statistics) {
+            counters.requests += counts.requests - minus.requests
+            counters.engineCalls += counts.engineCalls - minus.engineCalls
+            for (size, calls) in counts.batchSizes {
+                counters.batchSizes[size, default: 0] += calls - minus.batchSizes[size, default: 0]
+            }
+            counters.batchSizes = counters.batchSizes.filter { $0.value != 0 }
+            counters.rejected += counts.rejected - minus.rejected
+            counters.expired += counts.expired - minus.expired
+            counters.cancelled += counts.cancelled - minus.cancelled
+            counters.failed += counts.failed - minus.failed
+        }
+
         /// The counters, with `queued` filled in.
         var statistics: Statistics {
             var snapshot = counters

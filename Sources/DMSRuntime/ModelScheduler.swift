@@ -130,12 +130,15 @@ public final class ModelScheduler: @unchecked Sendable {
     /// thread that will run it. Workers load one after another: MXNet crashes when two threads
     /// create predictors at once. If a worker fails to make its predictor, the workers started
     /// are stopped and its error is thrown. `batchable` says whether the model's inputs and
-    /// outputs all have a dynamic batch dimension.
+    /// outputs all have a dynamic batch dimension; the counters start from those of
+    /// `carryingOver` (a scheduler this one replaces).
     public static func start(
-        name: String, settings: Settings, batchable: Bool, metrics: ModelMetrics? = nil, makePredictor: @escaping PredictorFactory
+        name: String, settings: Settings, batchable: Bool, metrics: ModelMetrics? = nil, carryingOver counts: Statistics = Statistics(),
+        makePredictor: @escaping PredictorFactory
     ) async throws(DMSError) -> ModelScheduler {
         precondition(settings.workers > 0, "a model needs at least one worker")
         let scheduler = ModelScheduler(name: name, settings: settings, batchable: batchable, metrics: metrics)
+        scheduler.carryOver(counts, minus: Statistics())
         for index in 0..<settings.workers {
             let outcome = await withCheckedContinuation { (continuation: CheckedContinuation<Result<PredictorDescription, DMSError>, Never>) in
                 let thread = Thread {
@@ -169,6 +172,12 @@ public final class ModelScheduler: @unchecked Sendable {
 
     public var statistics: Statistics {
         condition.withLock { state.statistics }
+    }
+
+    /// Adds the counters of `counts` beyond those of `minus` to this scheduler's: what the
+    /// scheduler it replaced answered after this one started.
+    public func carryOver(_ counts: Statistics, minus: Statistics) {
+        condition.withLock { state.carryOver(counts, minus: minus) }
     }
 
     /// Runs the model on `inputs` (already validated against the signature) and returns this
@@ -382,9 +391,7 @@ public final class ModelScheduler: @unchecked Sendable {
             case .wait(until: nil):
                 condition.wait()
             case .wait(until: let instant?):
-                let remaining = ContinuousClock.now.duration(to: instant)
-                let seconds = Double(remaining.components.seconds) + Double(remaining.components.attoseconds) * 1e-18
-                _ = condition.wait(until: Date(timeIntervalSinceNow: max(0, seconds)))
+                _ = condition.wait(until: Date(timeIntervalSinceNow: max(0, ContinuousClock.now.duration(to: instant).seconds)))
             case .stop:
                 return nil
             }

@@ -1,6 +1,7 @@
 import ArgumentParser
 import DMSCore
 import DMSModelStore
+import DMSRuntime
 import DMSServices
 import Foundation
 import Logging
@@ -46,7 +47,7 @@ public struct ExportCommand: ParsableCommand {
 
     public func validate() throws {
         do {
-            try ModelArgumentParser.validateName(modelName)
+            try ModelSpec.validateName(modelName)
         } catch {
             throw ValidationError(error.message)
         }

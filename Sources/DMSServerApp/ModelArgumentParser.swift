@@ -8,9 +8,6 @@ import Foundation
 /// shell hands over as `a=x,` and `b=y`): a comma followed by optional spaces (or the end of the
 /// argument) and `NAME=` starts a new pair; any other comma belongs to the location.
 public enum ModelArgumentParser {
-    /// Names that are, or are kept for, routes of the server's own and so cannot name a model.
-    public static let reservedNames: Set<String> = ["ping", "api-description", "statistics", "metrics", "models", "health", "v1", "v2"]
-
     public static func parse(_ arguments: [String]) throws(DMSError) -> [(name: String, location: String)] {
         var pairs: [(name: String, location: String)] = []
         for (index, argument) in arguments.enumerated() {
@@ -35,30 +32,13 @@ public enum ModelArgumentParser {
         return pairs
     }
 
-    /// Whether `name` may name a model: letters, digits, `-`, `_`, `.`, not starting with `.`,
-    /// and not a reserved route.
-    public static func validateName(_ name: String) throws(DMSError) {
-        guard let first = name.unicodeScalars.first, first != ".",
-            name.unicodeScalars.allSatisfy({ isNameCharacter($0) })
-        else {
-            throw DMSError(.invalidInput, "'\(name)' is not a valid model name: use letters, digits, '-', '_' and '.', not starting with '.'")
-        }
-        guard !reservedNames.contains(name.lowercased()) else {
-            throw DMSError(.invalidInput, "'\(name)' cannot name a model: it is a route of the server (reserved: \(reservedNames.sorted().joined(separator: ", ")))")
-        }
-    }
-
-    private static func isNameCharacter(_ scalar: Unicode.Scalar) -> Bool {
-        scalar.isASCII && (scalar.properties.isAlphabetic || ("0"..."9").contains(scalar) || scalar == "-" || scalar == "_" || scalar == ".")
-    }
-
     private static func pair(_ text: String) throws(DMSError) -> (name: String, location: String) {
         guard let equals = text.firstIndex(of: "=") else {
             throw DMSError(.invalidInput, "'\(text)' is not a NAME=LOCATION pair")
         }
         let name = String(text[..<equals])
         let location = String(text[text.index(after: equals)...])
-        try validateName(name)
+        try ModelSpec.validateName(name)
         guard !location.isEmpty else {
             throw DMSError(.invalidInput, "the model '\(name)' has no location after '='")
         }
@@ -70,7 +50,7 @@ public enum ModelArgumentParser {
         let trimmed = text.drop(while: { $0 == " " })
         guard let equals = trimmed.firstIndex(of: "=") else { return false }
         let name = trimmed[..<equals]
-        return !name.isEmpty && name.first != "." && name.unicodeScalars.allSatisfy(isNameCharacter)
+        return !name.isEmpty && name.first != "." && name.unicodeScalars.allSatisfy(ModelSpec.isNameCharacter)
     }
 
     /// Splits one argument at every comma that is followed by optional spaces and `NAME=`.

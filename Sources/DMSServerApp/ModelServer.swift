@@ -101,13 +101,29 @@ public struct ModelServer: Sendable {
             registry: registry,
             configuration: HTTPConfiguration(
                 maxBodyBytes: configuration.maxRequestBytes, advertisedHost: "\(configuration.host):\(configuration.port)",
-                metricsExposition: { metrics.exposition(of: registry) }))
+                metricsExposition: { metrics.exposition(of: registry) }, token: configuration.inferenceToken,
+                accessLog: configuration.accessLog))
         let logger = self.logger
+        var services: [any Service] = [RegistryShutdownService(registry: registry)]
+        let managementClient = configuration.management.map { _ in Self.downloadClient(configuration.downloads, followsRedirects: false) }
+        if let management = configuration.management, let managementClient {
+            let manager = ModelManager(registry: registry, loader: loader, allowList: management.allowList, httpClient: managementClient, logger: logger)
+            services.append(
+                Application(
+                    router: ManagementRoutes(manager: manager, token: management.token, accessLog: configuration.accessLog).makeRouter(),
+                    configuration: .init(address: .hostname(management.host, port: management.port), serverName: nil),
+                    onServerRunning: { channel in
+                        let host = "\(management.host):\(channel.localAddress?.port ?? 0)"
+                        logger.info("management API listening", metadata: ["address": "http://\(host)", "allowed_locations": "\(management.allowList)"])
+                        FileHandle.standardOutput.write(Data("management API listening on http://\(host)\n".utf8))
+                    },
+                    logger: logger))
+        }
         var app = Application(
             router: routes.makeRouter(),
             server: .http1(configuration: .init(additionalChannelHandlers: [ClientConnectionWatcher()])),
             configuration: .init(address: .hostname(configuration.host, port: configuration.port), serverName: nil),
-            services: [RegistryShutdownService(registry: registry)],
+            services: services,
             onServerRunning: { channel in
                 let port = channel.localAddress?.port ?? 0
                 let host = "\(configuration.host):\(port)"
@@ -129,8 +145,16 @@ public struct ModelServer: Sendable {
                 throw ModelLoadFailure(failures: failures)
             }
         }
+        let outcome: Result<Void, any Error>
         do {
             try await app.runService()
+            outcome = .success(())
+        } catch {
+            outcome = .failure(error)
+        }
+        try? await managementClient?.shutdown()
+        do {
+            try outcome.get()
         } catch is StoppedWhileLoading {
             logger.notice("stopped by a signal while loading models; nothing was served")
             FileHandle.standardError.write(Data("deep-model-server: stopped by a signal while loading models; nothing was served\n".utf8))
@@ -141,15 +165,23 @@ public struct ModelServer: Sendable {
 }
 
 extension ModelServer {
-    /// Loads every model with an HTTP client made for downloads: its read timeout is the stall
-    /// timeout, so a server that stops sending fails the download instead of hanging the start.
-    /// Connecting is bounded too (at most 10 s): the client retries a refused connection until
-    /// then, which would otherwise delay the fallback to a cached copy.
-    fileprivate func loadModels(into registry: ModelRegistry, with loader: ModelLoader) async -> [(model: String, reason: String)] {
-        let stall = configuration.downloads.stallTimeout
+    /// An HTTP client made for downloads: its read timeout is the stall timeout, so a server
+    /// that stops sending fails the download instead of hanging the start. Connecting is bounded
+    /// too (at most 10 s): the client retries a refused connection until then, which would
+    /// otherwise delay the fallback to a cached copy. Registrations through the management API
+    /// follow no redirect: the allow-list checked the URL asked for, not where it redirects.
+    static func downloadClient(_ downloads: DownloadSettings, followsRedirects: Bool) -> HTTPClient {
+        let stall = downloads.stallTimeout
         let timeout = HTTPClient.Configuration.Timeout(connect: min(stall, .seconds(10)), read: stall)
-        let httpClient = HTTPClient(eventLoopGroupProvider: .singleton, configuration: HTTPClient.Configuration(timeout: timeout))
-        let failures = await loader.loadAll(registry, httpClient: httpClient, logger: logger)
+        var configuration = HTTPClient.Configuration(timeout: timeout)
+        if !followsRedirects { configuration.redirectConfiguration = HTTPClient.Configuration.RedirectConfiguration.disallow }
+        return HTTPClient(eventLoopGroupProvider: .singleton, configuration: configuration)
+    }
+
+    /// Loads every model of the command line with a download client.
+    fileprivate func loadModels(into registry: ModelRegistry, with loader: ModelLoader) async -> [(model: String, reason: String)] {
+        let httpClient = Self.downloadClient(configuration.downloads, followsRedirects: true)
+        let failures = await loader.loadAll(registry.models, httpClient: httpClient, logger: logger)
         try? await httpClient.shutdown()
         return failures
     }

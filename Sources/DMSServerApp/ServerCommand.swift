@@ -1,5 +1,6 @@
 import ArgumentParser
 import DMSCore
+import DMSHTTP
 import DMSLogging
 import DMSModelStore
 import DMSPython
@@ -36,6 +37,34 @@ public struct ServerCommand: AsyncParsableCommand {
     @Option(name: .long, help: "Address to bind.")
     var host: String = "127.0.0.1"
 
+    @Option(name: .customLong("management-port"), help: "Port of the management API (register, change and unregister models); 0 picks a free port.")
+    var managementPort: Int = 8081
+
+    @Option(name: .customLong("management-host"), help: "Address the management API binds. Beyond loopback it needs a token (--management-token-file or $DMS_MANAGEMENT_TOKEN).")
+    var managementHost: String = "127.0.0.1"
+
+    @Flag(name: .customLong("no-management"), help: "Run without the management API.")
+    var noManagement = false
+
+    @Option(name: .customLong("management-token"), help: "Bearer token the management API requires (prefer --management-token-file or $DMS_MANAGEMENT_TOKEN: options show in the process list).")
+    var managementToken: String?
+
+    @Option(name: .customLong("management-token-file"), help: ArgumentHelp("File whose first line is the management API's bearer token.", valueName: "PATH"))
+    var managementTokenFile: String?
+
+    @Option(name: .customLong("inference-token"), help: "Bearer token the inference API requires, except on /health/live and /health/ready (prefer --inference-token-file or $DMS_INFERENCE_TOKEN). Default: none.")
+    var inferenceToken: String?
+
+    @Option(name: .customLong("inference-token-file"), help: ArgumentHelp("File whose first line is the inference API's bearer token.", valueName: "PATH"))
+    var inferenceTokenFile: String?
+
+    @Option(
+        name: .customLong("allowed-urls"), parsing: .upToNextOption,
+        help: ArgumentHelp(
+            "Where the management API may register models from: URL prefixes (https://models.example.com/, s3://bucket/), a scheme (https://) or local folders. Default: local files only, nothing remote.",
+            valueName: "PREFIX"))
+    var allowedURLs: [String] = []
+
     @Option(name: .customLong("gen-api"), help: ArgumentHelp("Load the models, write the API description to build/openapi.json and generate a client SDK for LANG (any openapi-generator generator: python, java, typescript-fetch, go, …) into build/LANG-client, then exit without serving. Needs Java.", valueName: "LANG"))
     var genAPI: String?
 
@@ -47,6 +76,12 @@ public struct ServerCommand: AsyncParsableCommand {
 
     @Option(name: .customLong("log-level"), help: "NOTSET, DEBUG, INFO, WARNING, ERROR or CRITICAL.")
     var logLevel: String = "INFO"
+
+    @Option(name: .customLong("access-log"), help: ArgumentHelp("Write an access log, one line per request to either API: 'log' for INFO lines in the server's log, or a file of its own (rotated with --log-rotation-time). Default: none (a line per request costs the smallest models up to a fifth of their throughput).", valueName: "log|PATH"))
+    var accessLog: String?
+
+    @Option(name: .customLong("access-log-format"), help: "text or json (JSON lines; for an access-log file).")
+    var accessLogFormat: String = "text"
 
     @Option(name: .customLong("model-store"), help: "Cache folder for downloaded and unpacked models (default: $DMS_MODEL_STORE, else $XDG_CACHE_HOME/deep-model-server, else ~/.cache/deep-model-server).")
     var modelStore: String?
@@ -101,6 +136,39 @@ public struct ServerCommand: AsyncParsableCommand {
 
     public init() {}
 
+    /// The management API's settings, or nil with `--no-management`. Beyond loopback a token is
+    /// required: whoever reaches the API could load any allowed archive and unload every model.
+    private func management() throws(DMSError) -> ServerConfiguration.Management? {
+        guard !noManagement else { return nil }
+        let token = try AccessToken.resolve(
+            option: managementToken, file: managementTokenFile, environmentVariable: "DMS_MANAGEMENT_TOKEN", optionName: "--management-token")
+        if token == nil, !AccessToken.isLoopback(managementHost) {
+            throw DMSError(
+                .invalidInput,
+                "--management-host \(managementHost) opens the management API beyond this machine: give it a token (--management-token-file or $DMS_MANAGEMENT_TOKEN), or bind 127.0.0.1, or --no-management")
+        }
+        let allowList = allowedURLs.isEmpty ? LocationAllowList.localFilesOnly : try LocationAllowList(parsing: allowedURLs)
+        return ServerConfiguration.Management(host: managementHost, port: managementPort, token: token, allowList: allowList)
+    }
+
+    /// Where access-log entries go: nowhere by default; with `--access-log log`, the log as INFO
+    /// lines of the logger `access` (model and request id as metadata); else a file of their
+    /// own (text or JSON lines).
+    private func accessLogWriter() throws -> (@Sendable (AccessLogEntry) -> Void)? {
+        guard let accessLog else { return nil }
+        guard accessLog != "log" else {
+            let logger = Logger(label: "access")
+            return { entry in
+                logger.info("\(entry.summary)", metadata: ["model": "\(entry.model ?? "-")", "request_id": "\(entry.requestID)"])
+            }
+        }
+        let file = try RotatingLogFile(path: accessLog, schedule: LogRotationSchedule(parsing: logRotationTime))
+        let json = accessLogFormat == "json"
+        return { entry in
+            file.write(json ? entry.jsonLine(at: Date()) : entry.textLine(at: Date()))
+        }
+    }
+
     /// Each model's scheduling settings from the per-model options.
     private func schedulingSettings(modelNames: [String]) throws(DMSError) -> @Sendable (String) -> ModelScheduler.Settings {
         let queueSize = try PerModelSetting(parsing: queueSize, option: "--queue-size", defaultValue: 100, range: 1...1_000_000, models: modelNames)
@@ -119,6 +187,15 @@ public struct ServerCommand: AsyncParsableCommand {
     public func validate() throws {
         guard (0...65535).contains(port) else {
             throw ValidationError("--port must be between 0 and 65535, got \(port)")
+        }
+        guard (0...65535).contains(managementPort) else {
+            throw ValidationError("--management-port must be between 0 and 65535, got \(managementPort)")
+        }
+        do {
+            _ = try management()
+            _ = try AccessToken.resolve(option: inferenceToken, file: inferenceTokenFile, environmentVariable: "DMS_INFERENCE_TOKEN", optionName: "--inference-token")
+        } catch {
+            throw ValidationError(error.message)
         }
         guard !models.isEmpty else {
             throw ValidationError("--models needs at least one NAME=LOCATION pair")
@@ -139,6 +216,12 @@ public struct ServerCommand: AsyncParsableCommand {
         } else if let service, ServiceCatalog.current.canonicalName(service) == nil {
             throw ValidationError(
                 "--service '\(service)' is not a service of this server (\(ServiceCatalog.current.names.joined(separator: ", "))) nor a Python file (NAME.py)")
+        }
+        guard ["text", "json"].contains(accessLogFormat) else {
+            throw ValidationError("--access-log-format must be text or json, got '\(accessLogFormat)'")
+        }
+        if accessLogFormat == "json" && (accessLog == nil || accessLog == "log") {
+            throw ValidationError("--access-log-format json needs --access-log PATH (a file of its own; the log's lines are text)")
         }
         guard pythonTimeout > 0 else {
             throw ValidationError("--python-timeout must be positive")
@@ -174,7 +257,7 @@ public struct ServerCommand: AsyncParsableCommand {
         if installServiceRequirements {
             python?.requirementsCache = storeRoot.appendingPathComponent("python-packages")
         }
-        let configuration = try ServerConfiguration(
+        var configuration = try ServerConfiguration(
             models: pairs.map { pair throws(DMSError) in
                 ModelSpec(name: pair.name, location: try ModelLocation(parsing: pair.location), settings: settings(pair.name))
             },
@@ -184,6 +267,8 @@ public struct ServerCommand: AsyncParsableCommand {
             trustArchiveCode: trustArchiveCode,
             host: host,
             port: port,
+            management: management(),
+            inferenceToken: AccessToken.resolve(option: inferenceToken, file: inferenceTokenFile, environmentVariable: "DMS_INFERENCE_TOKEN", optionName: "--inference-token"),
             modelStore: storeRoot,
             maxRequestBytes: maxRequestSize,
             maxImagePixels: maxImagePixels,
@@ -192,6 +277,7 @@ public struct ServerCommand: AsyncParsableCommand {
             engineThreads: engineThreads ?? ServerConfiguration.defaultEngineThreads(workers: pairs.map { settings($0.name).workers }))
         let logFile = try RotatingLogFile(path: self.logFile, schedule: LogRotationSchedule(parsing: logRotationTime))
         DMSLogHandler.bootstrap(logFile: logFile, level: try DMSLogLevel(parsing: logLevel).loggerLevel, toStandardError: true)
+        configuration.accessLog = try accessLogWriter()
         if let genAPI {
             try await ModelServer(configuration: configuration).generateClient(
                 language: genAPI, buildFolder: URL(fileURLWithPath: FileManager.default.currentDirectoryPath).appendingPathComponent("build"))

@@ -1,3 +1,4 @@
+import DMSHTTP
 import DMSModelStore
 import DMSPython
 import DMSRuntime
@@ -6,6 +7,24 @@ import Foundation
 
 /// Everything that decides how one server runs, gathered from the command line.
 public struct ServerConfiguration: Sendable {
+    /// Where the management API listens and who may use it.
+    public struct Management: Sendable {
+        public var host: String
+        /// 0 binds a free port.
+        public var port: Int
+        /// The bearer token every request must carry; nil for none (loopback only).
+        public var token: String?
+        /// Where models may be registered from.
+        public var allowList: LocationAllowList
+
+        public init(host: String = "127.0.0.1", port: Int = 8081, token: String? = nil, allowList: LocationAllowList = .localFilesOnly) {
+            self.host = host
+            self.port = port
+            self.token = token
+            self.allowList = allowList
+        }
+    }
+
     /// The models to serve, in order.
     public var models: [ModelSpec]
     /// The service every model uses, or nil to choose per model.
@@ -19,6 +38,12 @@ public struct ServerConfiguration: Sendable {
     public var host: String
     /// 0 binds a free port.
     public var port: Int
+    /// The management API's listener, or nil for none.
+    public var management: Management?
+    /// The bearer token the inference API asks for, or nil for none.
+    public var inferenceToken: String?
+    /// Where each request's access-log entry goes (both APIs), or nil for no access log.
+    public var accessLog: (@Sendable (AccessLogEntry) -> Void)?
     public var modelStore: URL
     /// Largest accepted request body.
     public var maxRequestBytes: Int
@@ -40,7 +65,8 @@ public struct ServerConfiguration: Sendable {
     public init(
         models: [ModelSpec], service: String? = nil, services: ServiceCatalog = .builtIn, python: PythonService.Settings? = nil,
         trustArchiveCode: Bool = false,
-        host: String = "127.0.0.1", port: Int = 8080,
+        host: String = "127.0.0.1", port: Int = 8080, management: Management? = Management(), inferenceToken: String? = nil,
+        accessLog: (@Sendable (AccessLogEntry) -> Void)? = nil,
         modelStore: URL = ModelStore.defaultRoot, maxRequestBytes: Int = 10 << 20, maxImagePixels: Int = 40_000_000,
         allowModelFailures: Bool = false, downloads: DownloadSettings = DownloadSettings(),
         engineThreads: Int = ServerConfiguration.defaultEngineThreads(workers: [1])
@@ -52,6 +78,9 @@ public struct ServerConfiguration: Sendable {
         self.trustArchiveCode = trustArchiveCode
         self.host = host
         self.port = port
+        self.management = management
+        self.inferenceToken = inferenceToken
+        self.accessLog = accessLog
         self.modelStore = modelStore
         self.maxRequestBytes = maxRequestBytes
         self.maxImagePixels = maxImagePixels

@@ -23,9 +23,10 @@ final class ServerMetrics: Sendable {
     }
 
     /// The exposition text, with the values that are read rather than counted brought up to date
-    /// first: each model's state and scheduler, the process's memory, CPU time and files.
+    /// first: each model's state and scheduler (models being registered show as loading), the
+    /// process's memory, CPU time and files.
     func exposition(of models: ModelRegistry) -> [UInt8] {
-        for model in models.models {
+        for (model, _) in models.modelsIncludingPending {
             model.metrics.collect(state: model.state, statistics: model.readyModel?.scheduler.statistics)
         }
         process.collect()

@@ -66,7 +66,10 @@ private func loadByHand(_ name: String, probe: PredictorProbe) async throws -> S
     let artifacts = ModelArtifacts(
         directory: URL(fileURLWithPath: "/nowhere"), signature: signature, engineFiles: .init(format: "test", files: [:]), labels: nil,
         manifestService: nil)
-    return ServedModel.Loaded(artifacts: artifacts, pipeline: PredictionPipeline(signature: signature, service: NumberService()), scheduler: scheduler)
+    return ServedModel.Loaded(
+        artifacts: artifacts, pipeline: PredictionPipeline(signature: signature, service: NumberService()), scheduler: scheduler,
+        engineName: "test"
+    ) { _ throws(DMSError) in HeldPredictor(probe) }
 }
 
 private func waitUntil(_ condition: @escaping @Sendable () -> Bool) async {
@@ -137,5 +140,84 @@ struct ModelRegistryTests {
         #expect(registry.models.map(\.name) == ["a"])
         #expect(registry.models[0].state == .loading)
         try await httpClient.shutdown()
+    }
+
+    @Test func aReservedModelIsServedOnlyOncePublished() async throws {
+        let registry = ModelRegistry()
+        try registry.add(spec("a"))
+        let model = try registry.reserve(spec("b"))
+        #expect(registry.models.map(\.name) == ["a"])
+        #expect(registry.modelsIncludingPending.map { "\($0.model.name):\($0.pending)" } == ["a:false", "b:true"])
+        #expect { try registry.requireModel(named: "b") } throws: { ($0 as? DMSError)?.code == .notFound }
+        #expect { try registry.reserve(spec("b")) } throws: { ($0 as? DMSError)?.code == .alreadyExists }
+        #expect { try registry.add(spec("b")) } throws: { ($0 as? DMSError)?.code == .alreadyExists }
+        #expect(try registry.requireModelIncludingPending(named: "b") === model)
+        #expect(registry.publish(model))
+        #expect(registry.models.map(\.name) == ["a", "b"])
+        #expect(!registry.publish(model))
+    }
+
+    @Test func aWithdrawnRegistrationIsRememberedUntilTheNameIsUsedAgain() throws {
+        let registry = ModelRegistry()
+        let model = try registry.reserve(spec("b"))
+        registry.withdraw(model, reason: "broken archive")
+        #expect(registry.modelsIncludingPending.isEmpty)
+        #expect(registry.failedRegistrations.map(\.name) == ["b"])
+        #expect { try registry.requireModelIncludingPending(named: "b") } throws: {
+            ($0 as? DMSError)?.code == .notFound && ($0 as? DMSError)?.message.contains("its registration failed: broken archive") == true
+        }
+        try registry.reserve(spec("b"))
+        #expect(registry.failedRegistrations.isEmpty)
+    }
+
+    @Test func aModelUnregisteredWhileReservedIsNeverPublished() async throws {
+        let registry = ModelRegistry()
+        let model = try registry.reserve(spec("b"))
+        try await registry.remove(named: "b")
+        #expect(!registry.publish(model))
+        #expect(registry.modelsIncludingPending.isEmpty)
+    }
+
+    @Test func changingSettingsUnderLoadLosesNoRequestAndKeepsTheCounters() async throws {
+        let registry = ModelRegistry()
+        let model = try registry.add(spec("m"))
+        let probe = PredictorProbe()
+        #expect(model.markReady(try await loadByHand("m", probe: probe)))
+        // One request in the engine, two queued behind it on the old workers.
+        let early = (1...3).map { value in Task { try await registry.predict(modelName: "m", request: number("\(value)")) } }
+        await waitUntil { probe.running.withLock { $0 } == 1 && model.readyModel?.scheduler.statistics.queued == 2 }
+        let old = try #require(model.readyModel?.scheduler)
+
+        let change = Task { try await model.reconfigure(.init(workers: 2, maxBatchSize: 1, queueSize: 7)) }
+        await waitUntil { model.readyModel?.scheduler !== old }
+        #expect(model.readyModel?.scheduler.settings.workers == 2)
+        #expect(model.readyModel?.scheduler.settings.queueSize == 7)
+        await #expect { try await model.reconfigure(.init()) } throws: { ($0 as? DMSError)?.code == .conflict }
+        // New requests go to the new workers while the old ones still hold theirs.
+        let late = (4...5).map { value in Task { try await registry.predict(modelName: "m", request: number("\(value)")) } }
+        await waitUntil { probe.running.withLock { $0 } == 3 }
+        for _ in 0..<5 { probe.gate.signal() }
+        let answers = try await (early + late).asyncMap { try await $0.value }
+        #expect(answers == [2, 4, 6, 8, 10].map { PredictionResponse.json(.number($0)) })
+        let settings = try await change.value
+        #expect(settings.workers == 2 && settings.maxBatchSize == 1)
+        let statistics = try #require(model.readyModel?.scheduler.statistics)
+        #expect(statistics.requests == 5)
+        // Every engine call, on the old workers and the new, is counted once.
+        #expect(statistics.engineCalls == probe.running.withLock { $0 })
+    }
+
+    @Test func onlyAReadyModelCanBeReconfigured() async throws {
+        let registry = ModelRegistry()
+        let model = try registry.add(spec("m"))
+        await #expect { try await model.reconfigure(.init()) } throws: { ($0 as? DMSError)?.code == .unavailable }
+    }
+}
+
+extension Array {
+    fileprivate func asyncMap<T>(_ transform: (Element) async throws -> T) async rethrows -> [T] {
+        var results: [T] = []
+        for element in self { results.append(try await transform(element)) }
+        return results
     }
 }

@@ -1,5 +1,6 @@
 import DMSCore
 import DMSServerApp
+import DMSRuntime
 import Testing
 
 @Suite("--models parsing")
@@ -36,6 +37,6 @@ struct ModelArgumentParserTests {
 
     @Test(arguments: ["resnet-18", "a.b_c-1", "A", "9"])
     func acceptsNames(name: String) throws {
-        try ModelArgumentParser.validateName(name)
+        try ModelSpec.validateName(name)
     }
 }

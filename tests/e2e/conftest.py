@@ -26,7 +26,8 @@ SERVER_BINARY = pathlib.Path(os.environ.get("DMS_SERVER_BINARY", ROOT / ".build/
 EXPORT_BINARY = pathlib.Path(os.environ.get("DMS_EXPORT_BINARY", ROOT / ".build/debug/deep-model-export"))
 EXAMPLES = ROOT / "examples"
 IMAGES = pathlib.Path(__file__).resolve().parent / "images"
-LISTENING = re.compile(r"listening on http://([0-9.]+):(\d+)")
+LISTENING = re.compile(r"^listening on http://([0-9.]+):(\d+)")
+MANAGEMENT_LISTENING = re.compile(r"^management API listening on http://([0-9.]+):(\d+)")
 
 
 class Server:
@@ -37,6 +38,7 @@ class Server:
         full_env.update(env or {})
         self.lines = []
         self.url = None
+        self.management_url = None
         self._ready = threading.Event()
         self.process = subprocess.Popen(
             [str(binary), *[str(a) for a in args]],
@@ -55,6 +57,9 @@ class Server:
     def _read(self):
         for line in self.process.stdout:
             self.lines.append(line.rstrip("\n"))
+            management = MANAGEMENT_LISTENING.search(line)
+            if management and self.management_url is None:
+                self.management_url = f"http://{management.group(1)}:{management.group(2)}"
             match = LISTENING.search(line)
             if match and self.url is None:
                 self.url = f"http://{match.group(1)}:{match.group(2)}"
@@ -103,7 +108,7 @@ def start_server(tmp_path_factory):
         workdir = pathlib.Path(cwd) if cwd else tmp_path_factory.mktemp("server")
         log = log_file or workdir / "dms_app.log"
         server = Server(
-            ["--port", "0", "--model-store", store_dir or store, "--log-file", log, *args],
+            ["--port", "0", "--management-port", "0", "--model-store", store_dir or store, "--log-file", log, *args],
             cwd=workdir,
             env=env,
             wait=wait,
