@@ -45,7 +45,14 @@ struct ServiceRequirements {
             throw DMSError(.internalError, "cannot create \(temporary.path): \(error)", cause: error)
         }
         logger.info("installing service requirements with pip", metadata: ["requirements": "\(file.path)", "path": "\(target.path)"])
-        let (status, output) = await Self.run(python, ["-m", "pip", "install", "--disable-pip-version-check", "--no-input", "--target", temporary.path, "-r", file.path])
+        let status: Int32
+        let output: String
+        do throws(DMSError) {
+            (status, output) = try await ChildProcess.run(
+                python, ["-m", "pip", "install", "--disable-pip-version-check", "--no-input", "--target", temporary.path, "-r", file.path])
+        } catch {
+            (status, output) = (-1, error.message)
+        }
         guard status == 0 else {
             let tail = output.split(separator: "\n").suffix(5).joined(separator: "\n")
             throw DMSError(.invalidModel, "\(file.lastPathComponent): pip could not install the service's requirements (exit status \(status)):\n\(tail)")
@@ -54,29 +61,5 @@ struct ServiceRequirements {
             throw DMSError(.internalError, "cannot move \(temporary.path) to \(target.path): \(String(cString: strerror(errno)))")
         }
         return target
-    }
-
-    /// Runs a program to its end and returns its exit status and its output (both streams).
-    private static func run(_ program: String, _ arguments: [String]) async -> (Int32, String) {
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: program)
-        process.arguments = arguments
-        let pipe = Pipe()
-        process.standardOutput = pipe
-        process.standardError = pipe
-        return await withCheckedContinuation { continuation in
-            // Read on a thread of its own: a pipe that fills up would stall pip.
-            let collected = Thread {
-                let output = pipe.fileHandleForReading.readDataToEndOfFile()
-                process.waitUntilExit()
-                continuation.resume(returning: (process.terminationStatus, String(decoding: output, as: UTF8.self)))
-            }
-            do {
-                try process.run()
-                collected.start()
-            } catch {
-                continuation.resume(returning: (-1, "cannot run \(program): \(error)"))
-            }
-        }
     }
 }

@@ -35,8 +35,8 @@ struct ClientGenerator {
     }
 
     /// Checks that openapi-generator has a generator named `language`.
-    func checkLanguage(_ language: String) throws(DMSError) {
-        let listing = try run(["list", "--short"])
+    func checkLanguage(_ language: String) async throws(DMSError) {
+        let listing = try await run(["list", "--short"])
         guard listing.status == 0 else {
             throw DMSError(.internalError, "openapi-generator could not list its generators: \(listing.output)")
         }
@@ -50,29 +50,16 @@ struct ClientGenerator {
     }
 
     /// Generates the client for `language` from the document at `document` into `output`.
-    func generate(language: String, document: URL, output: URL) throws(DMSError) {
-        let result = try run(["generate", "--input-spec", document.path, "--generator-name", language, "--output", output.path])
+    func generate(language: String, document: URL, output: URL) async throws(DMSError) {
+        let result = try await run(["generate", "--input-spec", document.path, "--generator-name", language, "--output", output.path])
         guard result.status == 0 else {
             throw DMSError(.internalError, "openapi-generator failed to generate the \(language) client (exit \(result.status)):\n\(result.output)")
         }
     }
 
     /// Runs the launcher; its standard output and error together.
-    private func run(_ arguments: [String]) throws(DMSError) -> (status: Int32, output: String) {
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: launcher)
-        process.arguments = arguments
-        let pipe = Pipe()
-        process.standardOutput = pipe
-        process.standardError = pipe
-        do {
-            try process.run()
-        } catch {
-            throw DMSError(.internalError, "cannot start \(launcher): \(error.localizedDescription)", cause: error)
-        }
-        let output = pipe.fileHandleForReading.readDataToEndOfFile()
-        process.waitUntilExit()
-        return (process.terminationStatus, String(decoding: output, as: UTF8.self))
+    private func run(_ arguments: [String]) async throws(DMSError) -> (status: Int32, output: String) {
+        try await ChildProcess.run(launcher, arguments)
     }
 
     private static func searchPath(_ name: String) -> [String] {

@@ -58,7 +58,7 @@ public struct ModelServer: Sendable {
     /// served. The tools are checked before any model loads.
     public func generateClient(language: String, buildFolder: URL) async throws {
         let generator = try ClientGenerator.locate()
-        try generator.checkLanguage(language)
+        try await generator.checkLanguage(language)
         let store = ModelStore(root: configuration.modelStore, downloadSettings: configuration.downloads)
         let storeLock = ModelStoreLock.acquire(store, logger: logger)
         defer { withExtendedLifetime(storeLock) {} }
@@ -73,7 +73,7 @@ public struct ModelServer: Sendable {
         let documentFile = buildFolder.appendingPathComponent("openapi.json")
         try Data(document.serialized()).write(to: documentFile)
         let output = buildFolder.appendingPathComponent("\(language)-client")
-        try generator.generate(language: language, document: documentFile, output: output)
+        try await generator.generate(language: language, document: documentFile, output: output)
         logger.info("generated the client", metadata: ["language": "\(language)", "document": "\(documentFile.path)", "client": "\(output.path)"])
         FileHandle.standardOutput.write(Data("wrote \(documentFile.path) and the \(language) client in \(output.path)\n".utf8))
     }
