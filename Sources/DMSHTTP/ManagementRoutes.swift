@@ -128,12 +128,7 @@ struct ManagementBody {
     private let members: [String: JSONValue]
 
     init(_ request: Request, limit: Int) async throws {
-        let body: ByteBuffer
-        do {
-            body = try await request.body.collect(upTo: limit)
-        } catch let error as HTTPError where error.status == .contentTooLarge {
-            throw DMSError(.payloadTooLarge, "the request body is larger than the limit of \(limit) bytes")
-        }
+        let body = try await request.collectBody(upTo: limit)
         guard request.headers[.contentType].map({ $0.lowercased().hasPrefix("application/json") }) ?? true else {
             throw DMSError(.invalidInput, "the body must be a JSON object (Content-Type: application/json)")
         }

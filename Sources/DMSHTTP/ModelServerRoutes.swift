@@ -116,15 +116,7 @@ public final class ModelServerRoutes: Sendable {
         // Before reading the body: an unknown model, or one whose queue stays full, is answered
         // without receiving the upload.
         try await registry.waitForAdmission(modelName: name, deadline: deadline)
-        if let declared = request.headers[.contentLength].flatMap(Int.init), declared > configuration.maxBodyBytes {
-            throw DMSError(.payloadTooLarge, "the request body is \(declared) bytes; the limit is \(configuration.maxBodyBytes)")
-        }
-        let body: ByteBuffer
-        do {
-            body = try await request.body.collect(upTo: configuration.maxBodyBytes)
-        } catch let error as HTTPError where error.status == .contentTooLarge {
-            throw DMSError(.payloadTooLarge, "the request body is larger than the limit of \(configuration.maxBodyBytes) bytes")
-        }
+        let body = try await request.collectBody(upTo: configuration.maxBodyBytes)
         let contentType = request.headers[.contentType]
         // Parsing a large body (multipart, JSON) takes milliseconds: off the cooperative pool.
         var predictionRequest = try await BlockingWork.run(isHeavy: body.readableBytes >= BlockingWork.thresholdBytes) { () throws(DMSError) in

@@ -105,6 +105,13 @@ def test_body_over_the_limit(limited_server):
     assert_error(post(limited_server, "/digits/predict", files={"input0": ("big.png", b"\0" * 300000)}), 413, "PayloadTooLarge")
 
 
+def test_chunked_body_over_the_limit(limited_server):
+    """Without a Content-Length the limit is found while the body arrives: still 413, not 500."""
+    chunks = (b"\0" * 50000 for _ in range(6))
+    response = post(limited_server, "/digits/predict", data=chunks, headers={"Content-Type": "image/png"})
+    assert_error(response, 413, "PayloadTooLarge", "larger than the limit of 200000 bytes")
+
+
 def test_image_over_the_pixel_limit(limited_server):
     big = io.BytesIO()
     Image.new("L", (200, 200), 128).save(big, format="PNG")

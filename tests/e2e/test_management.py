@@ -135,6 +135,13 @@ def test_registration_refuses_bad_requests(server):
         assert fragment in response.json()["message"], (body, response.text)
     for raw in (b"not json", b"[1, 2]", b""):
         assert_error(requests.post(f"{server.management_url}/models", data=raw, timeout=10), 400, "InvalidInput", "JSON object")
+    as_text = requests.post(f"{server.management_url}/models", data=json.dumps({"name": "x", "location": str(DIGITS)}),
+                            headers={"Content-Type": "text/plain"}, timeout=10)
+    assert_error(as_text, 400, "InvalidInput", "Content-Type: application/json")
+    huge = {"name": "x", "location": "/" + "a" * (64 << 10)}
+    assert_error(register(server, huge), 413, "PayloadTooLarge", "the limit is 65536")
+    chunked = requests.post(f"{server.management_url}/models", data=(b" " * 8192 for _ in range(10)), timeout=10)
+    assert_error(chunked, 413, "PayloadTooLarge", "larger than the limit of 65536 bytes")
     assert requests.get(f"{server.management_url}/models", timeout=10).json() == before
 
 
