@@ -74,23 +74,29 @@ public struct AccessLogMiddleware<Context: RequestContext>: RouterMiddleware {
         let id = Self.acceptedID(request.headers[Self.requestIDHeader]) ?? Self.newID()
         var context = context
         context.logger[metadataKey: "request_id"] = .string(id)
-        let path = request.uri.path
-        let segments = path.split(separator: "/", omittingEmptySubsequences: false)
-        let model = segments.count == 3 && segments[2] == "predict" && !segments[1].isEmpty ? String(segments[1]) : nil
         do {
             var response = try await next(request, context)
             response.headers[Self.requestIDHeader] = id
-            guard let record else { return response }
-            let bytes = response.body.contentLength ?? response.headers[.contentLength].flatMap(Int.init) ?? 0
-            record(AccessLogEntry(
-                method: request.method.rawValue, path: path, model: model, status: response.status.code, bytes: bytes,
-                latency: .now - started, requestID: id))
+            if let record {
+                let bytes = response.body.contentLength ?? response.headers[.contentLength].flatMap(Int.init) ?? 0
+                record(Self.entry(request, status: response.status.code, bytes: bytes, since: started, id: id))
+            }
             return response
         } catch {
-            let status = (error as? any HTTPResponseError)?.status.code ?? 500
-            record?(AccessLogEntry(method: request.method.rawValue, path: path, model: model, status: status, bytes: 0, latency: .now - started, requestID: id))
+            if let record {
+                record(Self.entry(request, status: (error as? any HTTPResponseError)?.status.code ?? 500, bytes: 0, since: started, id: id))
+            }
             throw error
         }
+    }
+
+    /// The entry of one request; its model is the first segment of a `/<model>/predict` path.
+    private static func entry(_ request: Request, status: Int, bytes: Int, since started: ContinuousClock.Instant, id: String) -> AccessLogEntry {
+        let path = request.uri.path
+        let segments = path.split(separator: "/", omittingEmptySubsequences: false)
+        let model = segments.count == 3 && segments[2] == "predict" && !segments[1].isEmpty ? String(segments[1]) : nil
+        return AccessLogEntry(
+            method: request.method.rawValue, path: path, model: model, status: status, bytes: bytes, latency: .now - started, requestID: id)
     }
 
     /// The client's id when it is 1 to 200 printable ASCII characters without spaces.

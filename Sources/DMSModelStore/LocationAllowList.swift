@@ -89,7 +89,7 @@ public struct LocationAllowList: Sendable, Equatable, CustomStringConvertible {
         while !existing.isEmpty, existing != "/" {
             if let resolved = realpath(existing, nil) {
                 defer { free(resolved) }
-                return ([String(cString: resolved)] + rest.reversed()).joined(separator: "/").replacingOccurrences(of: "//", with: "/")
+                return rest.reversed().reduce(URL(fileURLWithPath: String(cString: resolved))) { $0.appendingPathComponent($1) }.path
             }
             rest.append((existing as NSString).lastPathComponent)
             existing = (existing as NSString).deletingLastPathComponent

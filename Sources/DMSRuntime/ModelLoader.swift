@@ -95,14 +95,15 @@ public struct ModelLoader: Sendable {
         let artifacts = try await store.prepare(model.location, engines: engines, httpClient: httpClient, logger: logger)
         let engine = try engines.engine(for: artifacts.engineFiles)
         let signature = artifacts.signature
-        let maxBatchSize = signature.batchesAcrossRequests ? model.requestedSettings.maxBatchSize : 1
-        let makePredictor: @Sendable (Int) throws(DMSError) -> any ModelPredictor = { maxBatchSize throws(DMSError) in
-            try engine.load(artifacts, maxBatchSize: maxBatchSize)
+        // A model whose signature fixes the batch dimension runs one request per engine call.
+        let makePredictor: @Sendable (Int) throws(DMSError) -> any ModelPredictor = { requestedBatchSize throws(DMSError) in
+            try engine.load(artifacts, maxBatchSize: signature.batchesAcrossRequests ? requestedBatchSize : 1)
         }
+        let settings = model.requestedSettings
         let scheduler = try await ModelScheduler.start(
-            name: model.name, settings: model.requestedSettings, batchable: signature.batchesAcrossRequests, metrics: model.metrics
+            name: model.name, settings: settings, batchable: signature.batchesAcrossRequests, metrics: model.metrics
         ) { () throws(DMSError) in
-            try makePredictor(maxBatchSize)
+            try makePredictor(settings.maxBatchSize)
         }
         let service: any ModelService
         do throws(DMSError) {

@@ -12,8 +12,9 @@ public final class ServedModel: Sendable {
         public var scheduler: ModelScheduler
         /// The engine that runs the model ("MXNet", "ONNX Runtime").
         public var engineName: String
-        /// Makes one worker's predictor for batches of up to the given size, on the calling
-        /// thread: what the workers started with, to start others with new settings.
+        /// Makes one worker's predictor for batches of up to the given size (1 whatever the size
+        /// for a model that cannot batch), on the calling thread: what the workers started with,
+        /// to start others with new settings.
         public var makePredictor: @Sendable (_ maxBatchSize: Int) throws(DMSError) -> any ModelPredictor
 
         public init(
@@ -157,11 +158,10 @@ public final class ServedModel: Sendable {
         let batchable = loaded.artifacts.signature.batchesAcrossRequests
         let carried = old.statistics
         let makePredictor = loaded.makePredictor
-        let maxBatchSize = batchable ? settings.maxBatchSize : 1
         let new = try await ModelScheduler.start(
             name: name, settings: settings, batchable: batchable, metrics: metrics, carryingOver: carried
         ) { () throws(DMSError) in
-            try makePredictor(maxBatchSize)
+            try makePredictor(settings.maxBatchSize)
         }
         let replaced = guarded.withLock { guarded in
             guard guarded.state == .ready else { return false }

@@ -32,8 +32,11 @@ enum AccessToken {
         return token
     }
 
-    /// Whether `host` binds loopback only (127.0.0.0/8, ::1, localhost).
+    /// Whether `host` binds loopback only: `localhost`, `::1`, or an IPv4 address in
+    /// 127.0.0.0/8 (four numbers, so a host name such as `127.example.com` is not taken for one).
     static func isLoopback(_ host: String) -> Bool {
-        host == "localhost" || host == "::1" || host == "[::1]" || host.hasPrefix("127.")
+        if ["localhost", "::1", "[::1]"].contains(host) { return true }
+        let parts = host.split(separator: ".", omittingEmptySubsequences: false)
+        return parts.count == 4 && parts.first == "127" && parts.allSatisfy { UInt8($0) != nil }
     }
 }

@@ -27,15 +27,20 @@ public enum ProcessMemory {
     static var peakResidentMiB: Double { field("VmHWM") }
 
     private static func field(_ name: String) -> Double {
-        statusKilobytes(name) / 1024
+        (statusKilobytes([name])[name] ?? 0) / 1024
     }
 
-    /// A size field of `/proc/self/status` (`VmRSS`, `VmSize`, …) in kB; 0 when absent.
-    static func statusKilobytes(_ name: String) -> Double {
-        guard let status = try? String(contentsOfFile: "/proc/self/status", encoding: .utf8),
-            let line = status.split(separator: "\n").first(where: { $0.hasPrefix(name + ":") }),
-            let kilobytes = Double(line.split(separator: " ").dropFirst().first ?? "")
-        else { return 0 }
-        return kilobytes
+    /// Size fields of `/proc/self/status` (`VmRSS`, `VmSize`, …) in kB, read in one go; a
+    /// field that is absent is left out.
+    static func statusKilobytes(_ names: Set<String>) -> [String: Double] {
+        guard let status = try? String(contentsOfFile: "/proc/self/status", encoding: .utf8) else { return [:] }
+        var fields: [String: Double] = [:]
+        for line in status.split(separator: "\n") {
+            guard let colon = line.firstIndex(of: ":"), names.contains(String(line[..<colon])),
+                let kilobytes = Double(line[line.index(after: colon)...].split(whereSeparator: \.isWhitespace).first ?? "")
+            else { continue }
+            fields[String(line[..<colon])] = kilobytes
+        }
+        return fields
     }
 }

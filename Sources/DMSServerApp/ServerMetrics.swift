@@ -58,8 +58,9 @@ final class ProcessMetrics: Sendable {
     }
 
     func collect() {
-        residentMemory.set(ProcessMemory.statusKilobytes("VmRSS") * 1024)
-        virtualMemory.set(ProcessMemory.statusKilobytes("VmSize") * 1024)
+        let memory = ProcessMemory.statusKilobytes(["VmRSS", "VmSize"])
+        residentMemory.set((memory["VmRSS"] ?? 0) * 1024)
+        virtualMemory.set((memory["VmSize"] ?? 0) * 1024)
         if let entries = try? FileManager.default.contentsOfDirectory(atPath: "/proc/self/fd") {
             openFileDescriptors.set(entries.count)
         }
