@@ -15,8 +15,8 @@
 # an export binary: DMS_EXPORT_BINARY, default .build/release/deep-model-export).
 #
 # To compare a commit with an older one, build each and keep its binary, e.g.:
-#   git checkout -q OLD && swift build -c release --product deep-model-server && cp .build/release/deep-model-server /tmp/dms-a
-#   git checkout -q main && swift build -c release --product deep-model-server && cp .build/release/deep-model-server /tmp/dms-b
+#   git checkout -q OLD && swift build -c release --static-swift-stdlib --product deep-model-server && cp .build/release/deep-model-server /tmp/dms-a
+#   git checkout -q main && swift build -c release --static-swift-stdlib --product deep-model-server && cp .build/release/deep-model-server /tmp/dms-b
 #   bench/ab.sh /tmp/dms-a /tmp/dms-b
 #
 # Environment: WORK=/tmp/dms-ab  MODEL=digits|resnet18  ROUNDS=3  DURATION=10  WARMUP=2

@@ -26,7 +26,7 @@ if [ "$MODE" = smoke ]; then
     BIN_DIR="${BIN_DIR:-$(swift build --show-bin-path)}"
 elif [ -z "${BIN_DIR:-}" ]; then
     RUN_SECONDS="${SECONDS_TO_RUN:-20}"
-    swift build -c release --product deep-model-bench >&2
+    swift build -c release --static-swift-stdlib --product deep-model-bench >&2
     BIN_DIR="$(swift build -c release --show-bin-path)"
 else
     RUN_SECONDS="${SECONDS_TO_RUN:-20}"

@@ -107,8 +107,8 @@ elif [ -n "${BIN_DIR:-}" ]; then
     log "using the binaries in BIN_DIR=$BIN_DIR (not building)"
 else
     BUILD=release
-    log "swift build -c release"
-    swift build -c release >&2
+    log "swift build -c release --static-swift-stdlib"
+    swift build -c release --static-swift-stdlib >&2
     BIN_DIR="$(swift build -c release --show-bin-path)"
 fi
 SERVER_BIN="${DMS_SERVER_BINARY:-$BIN_DIR/deep-model-server}"

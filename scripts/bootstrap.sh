@@ -63,7 +63,8 @@ fi
 # 1. System packages
 # ---------------------------------------------------------------------------------------------
 is_installed() {
-    dpkg -s "$1" 2>/dev/null | grep -q '^Status: install ok installed$'
+    # Not `dpkg -s | grep -q`: grep's early exit can fail dpkg with SIGPIPE under pipefail.
+    [[ "$(dpkg-query -W -f='${Status}' "$1" 2>/dev/null)" == "install ok installed" ]]
 }
 
 python_can_venv() {

@@ -2,7 +2,8 @@
 # Sets up everything on a fresh machine (idempotent) and runs every test:
 #   1. Swift unit tests (swift test);
 #   2. end-to-end tests: the real server binary with the real MXNet engine, driven by real HTTP
-#      clients (pytest, tests/e2e).
+#      clients (pytest, tests/e2e); tests/e2e/test_container.py builds the release binary and the
+#      container image (scripts/build-image.sh: podman, a debootstrapped Debian base) and runs it.
 #
 #   scripts/test.sh [extra pytest arguments, e.g. -k ping]
 set -euo pipefail

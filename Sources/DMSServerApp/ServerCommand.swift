@@ -68,7 +68,7 @@ public struct ServerCommand: AsyncParsableCommand {
     @Option(name: .customLong("gen-api"), help: ArgumentHelp("Load the models, write the API description to build/openapi.json and generate a client SDK for LANG (any openapi-generator generator: python, java, typescript-fetch, go, …) into build/LANG-client, then exit without serving. Needs Java.", valueName: "LANG"))
     var genAPI: String?
 
-    @Option(name: .customLong("log-file"), help: "Log file; logs also go to standard error.")
+    @Option(name: .customLong("log-file"), help: "Log file; logs also go to standard error. '-' writes to standard error only (as in a container).")
     var logFile: String = "dms_app.log"
 
     @Option(name: .customLong("log-rotation-time"), help: "When to rotate the log file: \"N S|M|H|D\", \"W0\"..\"W6\" (weekday, 0 = Monday) or \"midnight\".")
@@ -275,7 +275,7 @@ public struct ServerCommand: AsyncParsableCommand {
             allowModelFailures: allowModelFailures,
             downloads: DownloadSettings(maxBytes: maxDownloadSize, stallTimeout: .seconds(Int64(downloadTimeout)), forceRefresh: forceDownload),
             engineThreads: engineThreads ?? ServerConfiguration.defaultEngineThreads(workers: pairs.map { settings($0.name).workers }))
-        let logFile = try RotatingLogFile(path: self.logFile, schedule: LogRotationSchedule(parsing: logRotationTime))
+        let logFile = self.logFile == "-" ? nil : try RotatingLogFile(path: self.logFile, schedule: LogRotationSchedule(parsing: logRotationTime))
         DMSLogHandler.bootstrap(logFile: logFile, level: try DMSLogLevel(parsing: logLevel).loggerLevel, toStandardError: true)
         configuration.accessLog = try accessLogWriter()
         if let genAPI {

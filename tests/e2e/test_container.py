@@ -1,0 +1,185 @@
+"""The container image, as a user runs it: scripts/build-image.sh builds it with podman (no Docker
+daemon, no registry), then real containers serve the bundled examples, a mounted folder and models
+given as arguments, each on a published loopback port, answering real HTTP requests.
+
+Needs root (podman rootful with runc, debootstrap), as CI and scripts/test.sh run.
+"""
+
+import os
+import shutil
+import socket
+import subprocess
+import textwrap
+import threading
+import time
+import uuid
+
+import pytest
+import requests
+
+from conftest import EXAMPLES, ROOT, wait_for
+
+IMAGE = "localhost/deep-model-server:e2e"
+PODMAN_ENV = {**os.environ, "CONTAINERS_CONF": str(ROOT / "container" / "containers.conf")}
+SAMPLE = EXAMPLES / "samples" / "digit-7-7.png"
+
+# The seed's digits service, slowed down, so a request is still in flight when the container is
+# stopped; it imports mxnet and the service runtime, as seed-era services do.
+SLOW_SERVICE = """
+import time
+from dms.mxnet_utils import image, ndarray
+from dms.mxnet_model_service import MXNetBaseService
+
+
+class SlowDigitsService(MXNetBaseService):
+    def _preprocess(self, data):
+        time.sleep(3)
+        _, _, height, width = self.signature["inputs"][0]["data_shape"]
+        return [image.transform_shape(image.resize(image.read(data[0], flag=0), width, height))]
+
+    def _postprocess(self, data):
+        return [ndarray.top_probability(d, self.labels, top=1) for d in data]
+"""
+
+
+def podman(*args, timeout=120, check=True):
+    result = subprocess.run(["podman", *args], env=PODMAN_ENV, capture_output=True, text=True, timeout=timeout)
+    if check:
+        assert result.returncode == 0, f"podman {' '.join(args)}: {result.stderr}"
+    return result
+
+
+def free_port():
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+class Container:
+    """One detached container of the image with its port 8080 published on a loopback port."""
+
+    def __init__(self, *arguments, volumes=()):
+        self.name = f"dms-e2e-{uuid.uuid4().hex[:8]}"
+        self.url = f"http://127.0.0.1:{free_port()}"
+        port = self.url.rsplit(":", 1)[1]
+        mounts = [option for volume in volumes for option in ("-v", volume)]
+        podman("run", "-d", "--name", self.name, "-p", f"127.0.0.1:{port}:8080", *mounts, IMAGE, *arguments)
+
+    def wait_ready(self, timeout=120):
+        def ready():
+            state = podman("inspect", "--format", "{{.State.Running}}", self.name).stdout.strip()
+            assert state == "true", f"the container stopped:\n{self.logs()}"
+            try:
+                return requests.get(f"{self.url}/health/ready", timeout=2).status_code == 200
+            except requests.ConnectionError:
+                return False
+
+        wait_for(ready, timeout=timeout, interval=0.25)
+        return self
+
+    def logs(self):
+        result = podman("logs", self.name, check=False)
+        return result.stdout + result.stderr
+
+    def exit_code(self):
+        return int(podman("inspect", "--format", "{{.State.ExitCode}}", self.name).stdout.strip())
+
+    def remove(self):
+        podman("rm", "-f", "-t", "0", self.name, check=False)
+
+
+@pytest.fixture(scope="module")
+def image():
+    """Builds the image the way the README says; every step is skipped when done already."""
+    build = subprocess.run(
+        [str(ROOT / "scripts" / "build-image.sh"), "--tag", IMAGE], env=PODMAN_ENV, capture_output=True, text=True, timeout=3600
+    )
+    assert build.returncode == 0, build.stdout + build.stderr
+    print(build.stdout.strip().splitlines()[-2])
+    return IMAGE
+
+
+@pytest.fixture
+def containers():
+    started = []
+
+    def start(*arguments, volumes=()):
+        container = Container(*arguments, volumes=volumes)
+        started.append(container)
+        return container
+
+    yield start
+    for container in started:
+        container.remove()
+
+
+def served(container):
+    return requests.get(f"{container.url}/statistics", timeout=10).json()["models"]
+
+
+def predict(container, model, sample=SAMPLE):
+    answer = requests.post(f"{container.url}/{model}/predict", files={"input0": (sample.name, sample.read_bytes())}, timeout=60)
+    assert answer.status_code == 200, answer.text
+    return answer.json()
+
+
+def top_class(answer):
+    return answer["prediction"][0][0]["class"]
+
+
+def test_image_serves_the_bundled_examples_as_an_unprivileged_user(image, containers):
+    container = containers().wait_ready()
+
+    assert sorted(served(container)) == ["digits-cnn", "digits-mlp"]
+    for model in ("digits-cnn", "digits-mlp"):
+        assert top_class(predict(container, model)) == "7"
+
+    assert podman("exec", container.name, "id", "-u").stdout.strip() == "10001"
+    assert podman("healthcheck", "run", container.name).returncode == 0
+    home = podman("exec", container.name, "ls", "-A", "/var/lib/dms").stdout.split()
+    assert "model-store" in home and not [name for name in home if name.startswith("dms_app.log")], "logs go to stderr, not to a file"
+    logs = container.logs()
+    assert "listening on http://0.0.0.0:8080" in logs
+    # The management API stays on the container's loopback unless asked otherwise.
+    assert "management API listening on http://127.0.0.1:8081" in logs
+
+
+def test_image_serves_every_model_of_a_mounted_folder_with_both_engines(image, containers, tmp_path):
+    models = tmp_path / "models"
+    models.mkdir()
+    shutil.copy(EXAMPLES / "digits-mlp.model", models / "mlp.model")
+    shutil.copytree(EXAMPLES / "digits-cnn-onnx", models / "cnn-onnx")
+    (models / "notes.txt").write_text("not a model: ignored")
+    models.chmod(0o755)
+
+    container = containers(volumes=[f"{models}:/models:ro"]).wait_ready()
+
+    assert sorted(served(container)) == ["cnn-onnx", "mlp"]
+    assert top_class(predict(container, "mlp")) == "7"
+    assert top_class(predict(container, "cnn-onnx")) == "7"
+
+
+def test_stop_finishes_the_request_in_flight_then_exits_cleanly(image, containers, tmp_path):
+    """Models given as arguments, with a Python service from a mounted folder; SIGTERM from
+    `podman stop` arrives while a request is in the service's hands."""
+    folder = tmp_path / "services"
+    folder.mkdir()
+    (folder / "slow_service.py").write_text(textwrap.dedent(SLOW_SERVICE))
+    folder.chmod(0o755)
+    container = containers(
+        "--models", "slow=/models/digits-mlp.model", "--service", "/services/slow_service.py", volumes=[f"{folder}:/services:ro"]
+    ).wait_ready()
+    assert sorted(served(container)) == ["slow"]
+
+    answers = []
+    request = threading.Thread(target=lambda: answers.append(predict(container, "slow")))
+    request.start()
+    time.sleep(1)
+    started = time.monotonic()
+    podman("stop", "-t", "30", container.name, timeout=60)
+    stopped_after = time.monotonic() - started
+    request.join(timeout=60)
+
+    assert answers and top_class(answers[0]) == "7", container.logs()
+    assert container.exit_code() == 0, container.logs()
+    assert stopped_after < 15, f"stop took {stopped_after:.1f} s (SIGKILL comes at 30 s)"
