@@ -7,9 +7,9 @@ import Foundation
 /// `NSDecimalNumber` below `Int64.min` or above `UInt64.max` (whose `doubleValue` rounds onto
 /// `Int64.min`). These helpers tell exact integers, integers out of `Int64`'s range and other
 /// values apart, so no caller silently wraps or rounds.
-enum JSONNumber {
+public enum JSONNumber {
     /// What a JSON value is as an integer.
-    enum Integer: Equatable {
+    public enum Integer: Equatable {
         /// An integer that fits `Int64`.
         case exact(Int64)
         /// An integer beyond `Int64`'s range.
@@ -20,12 +20,12 @@ enum JSONNumber {
 
     /// Whether `value` is a JSON boolean (`true`/`false`), which Foundation also gives as an
     /// `NSNumber`.
-    static func isBoolean(_ value: Any) -> Bool {
+    public static func isBoolean(_ value: Any) -> Bool {
         guard let number = value as? NSNumber else { return false }
         return String(cString: number.objCType) == "c"
     }
 
-    static func integer(_ value: Any) -> Integer {
+    public static func integer(_ value: Any) -> Integer {
         guard let number = value as? NSNumber, !isBoolean(value) else { return .notAnInteger }
         if let decimal = value as? NSDecimalNumber {
             return integer(decimal.decimalValue)

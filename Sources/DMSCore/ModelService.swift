@@ -27,6 +27,10 @@ public protocol ModelService: Sendable {
     /// the default, for services whose model runs in the engine.
     func answerWithoutEngine(_ request: PredictionRequest) async throws(DMSError) -> PredictionResponse?
 
+    /// Whether `answerWithoutEngine` answers requests (the model then has no tensors to offer
+    /// the Open Inference Protocol); false by default.
+    var runsModelItself: Bool { get }
+
     /// What the service's successful answers look like, for the API description
     /// (`GET /openapi.json`); any JSON document by default.
     var responseForm: ServiceResponseForm { get }
@@ -38,6 +42,8 @@ extension ModelService {
     public var responseForm: ServiceResponseForm { .anyJSON }
 
     public func answerWithoutEngine(_ request: PredictionRequest) async throws(DMSError) -> PredictionResponse? { nil }
+
+    public var runsModelItself: Bool { false }
 }
 
 /// The shape of a service's successful answers, as the API description documents them.

@@ -63,6 +63,41 @@ public enum TensorJSON {
         return Tensor(dataType: spec.dataType, shape: shape, bytes: bytes)
     }
 
+    /// Reads the elements of a tensor whose type and shape are given apart from them (the Open
+    /// Inference Protocol's `data`): a flat JSON array in row-major order, or arrays nested any
+    /// way, holding exactly the shape's element count. Errors are `.invalidInput` naming
+    /// `inputName`.
+    public static func decode(
+        elements value: Any, dataType: DataType, shape: [Int], inputName: String, limits: Limits = Limits()
+    ) throws(DMSError) -> Tensor {
+        guard let count = Tensor.checkedElementCount(of: shape), count <= limits.maxElements else {
+            throw DMSError(.payloadTooLarge, "\(inputName): shape \(shape) holds more elements than the limit of \(limits.maxElements)")
+        }
+        let expected = "expected \(count) \(dataType.rawValue) values for shape \(shape)"
+        guard value is [Any] else { throw DMSError(.invalidInput, "\(inputName): 'data' is not a JSON array; \(expected)") }
+        var scalars: [Any] = []
+        scalars.reserveCapacity(count)
+        func collect(_ element: Any, depth: Int) throws(DMSError) {
+            guard let array = element as? [Any] else {
+                guard scalars.count < count else { throw DMSError(.invalidInput, "\(inputName): more values than the shape holds; \(expected)") }
+                scalars.append(element)
+                return
+            }
+            guard depth < limits.maxDepth else { throw DMSError(.invalidInput, "\(inputName): nested deeper than \(limits.maxDepth) levels") }
+            for member in array { try collect(member, depth: depth + 1) }
+        }
+        try collect(value, depth: 0)
+        guard scalars.count == count else {
+            throw DMSError(.invalidInput, "\(inputName): got \(scalars.count) values; \(expected)")
+        }
+        var bytes: [UInt8] = []
+        bytes.reserveCapacity(count * dataType.byteWidth)
+        for (index, scalar) in scalars.enumerated() {
+            try append(scalar, as: dataType, to: &bytes, where: "\(inputName)[\(index)]", expected: expected)
+        }
+        return Tensor(dataType: dataType, shape: shape, bytes: bytes)
+    }
+
     private static func flatten(
         _ value: Any, shape: [Int], depth: Int, into scalars: inout [Any], limit: Int, inputName: String, expected: String
     ) throws(DMSError) {

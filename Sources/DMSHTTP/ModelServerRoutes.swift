@@ -29,7 +29,7 @@ public final class ModelServerRoutes: Sendable {
         var endpoints: [MethodNotAllowedMiddleware<ModelServerRequestContext>.Endpoint] = [
             .init("/", .get), .init("/ping", .get), .init("/health/live", .get), .init("/health/ready", .get), .init("/api-description", .get), .init("/statistics", .get), .init("/openapi.json", .get),
             .init("/*/predict", .post),
-        ]
+        ] + Self.openInferenceEndpoints
         if let metricsExposition = configuration.metricsExposition {
             endpoints.append(.init("/metrics", .get))
             router.get("/metrics") { _, _ in
@@ -42,7 +42,7 @@ public final class ModelServerRoutes: Sendable {
         router.add(middleware: MethodNotAllowedMiddleware(endpoints: endpoints))
         if let token = configuration.token {
             // Kubernetes' HTTP probes carry no credentials.
-            router.add(middleware: BearerTokenMiddleware(token: token, realm: "deep-model-server", exemptPaths: ["/health/live", "/health/ready"]))
+            router.add(middleware: BearerTokenMiddleware(token: token, realm: "deep-model-server", exemptPaths: ["/health/live", "/health/ready", "/v2/health/live", "/v2/health/ready"]))
         }
         router.get("/") { _, _ in
             Response(status: .ok, headers: [.contentType: "text/html; charset=utf-8"], body: .init(byteBuffer: ByteBuffer(string: Playground.page)))
@@ -66,6 +66,7 @@ public final class ModelServerRoutes: Sendable {
         router.get("/statistics") { [self] _, _ in
             Response.json(.object([("models", .object(registry.models.map { ($0.name, ModelStatistics.document(for: $0)) }))]))
         }
+        addOpenInferenceRoutes(to: router)
         router.post("/:model/predict") { [self] request, context in
             let name = try context.parameters.require("model")
             let started = ContinuousClock.now
@@ -106,7 +107,7 @@ public final class ModelServerRoutes: Sendable {
 
     /// Counts a prediction request in its model's metrics (none for a name no model has: the
     /// label values stay the models served).
-    private func record(_ outcome: ModelMetrics.Outcome, modelName: String, since started: ContinuousClock.Instant) {
+    func record(_ outcome: ModelMetrics.Outcome, modelName: String, since started: ContinuousClock.Instant) {
         guard let model = try? registry.requireModel(named: modelName) else { return }
         model.metrics.recordRequest(outcome, duration: .now - started)
     }

@@ -107,6 +107,8 @@ public struct PythonService: ModelService {
         return PreparedInputs(tensors: inputs)
     }
 
+    public var runsModelItself: Bool { runsInference }
+
     /// A whole request, for a service that overrides `_inference`: its `inference(data)` answers.
     public func answerWithoutEngine(_ request: PredictionRequest) async throws(DMSError) -> PredictionResponse? {
         guard runsInference else { return nil }

@@ -150,6 +150,14 @@ public final class ModelRegistry: Sendable {
         try await requireModel(named: modelName).predict(request, deadline: deadline, clientGone: clientGone)
     }
 
+    /// Answers a request in tensors (the Open Inference Protocol's) with the model's outputs in
+    /// signature order; see `ServedModel.infer`.
+    public func infer(
+        modelName: String, request: InferenceRequest, deadline: ContinuousClock.Instant? = nil, clientGone: (@Sendable () -> Bool)? = nil
+    ) async throws(DMSError) -> [Tensor] {
+        try await requireModel(named: modelName).infer(request, deadline: deadline, clientGone: clientGone)
+    }
+
     /// Before a request's body is read: when the model's queue is full, waits a little for a
     /// place (`ModelScheduler.waitForAdmission`) and refuses the request if none opens. A model
     /// that is not ready is let through: `predict` gives the reason.

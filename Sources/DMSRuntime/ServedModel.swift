@@ -109,32 +109,115 @@ public final class ServedModel: Sendable {
     /// possibly batched with other requests (unless the queue is full, `deadline` passes first
     /// or `clientGone` says the client left while it waited), and makes the response from this
     /// request's share of the outputs. The time spent preparing and responding goes to
-    /// `metrics`. A request that reaches workers being replaced by a settings change
-    /// (`reconfigure`) goes to the new ones.
+    /// `metrics`.
     func predict(
         _ request: PredictionRequest, deadline: ContinuousClock.Instant?, clientGone: (@Sendable () -> Bool)?
     ) async throws(DMSError) -> PredictionResponse {
         let loaded = try requireReady()
         if let answer = try await loaded.pipeline.service.answerWithoutEngine(request) { return answer }
         let clock = ContinuousClock()
-        var started = clock.now
+        let started = clock.now
         let inputs = try await loaded.pipeline.prepare(request)
         metrics.preprocessDuration.record(clock.now - started)
-        var scheduler = loaded.scheduler
-        var outputs: [Tensor]
+        let outputs = try await run(inputs, scheduler: loaded.scheduler, deadline: deadline, clientGone: clientGone)
+        let responding = clock.now
+        let response = try await loaded.pipeline.respond(to: request, with: outputs)
+        metrics.postprocessDuration.record(clock.now - responding)
+        return response
+    }
+
+    /// Answers a request in tensors (the Open Inference Protocol's): the model's outputs, one
+    /// per signature output, in signature order, from the same workers, queue and batches as
+    /// `predict`. Inputs are found by their signature names (or `input0`, `input1`, …) and are
+    /// either all tensors, which go to the engine as they are once checked against the
+    /// signature, or all `BYTES`, one item each, which the model's service prepares as it does
+    /// `/predict`'s uploads (an encoded image is decoded and resized). The service's response
+    /// step is skipped: clients of this protocol want the tensors.
+    func infer(
+        _ request: InferenceRequest, deadline: ContinuousClock.Instant?, clientGone: (@Sendable () -> Bool)?
+    ) async throws(DMSError) -> [Tensor] {
+        let loaded = try requireReady()
+        guard !loaded.pipeline.service.runsModelItself else {
+            throw DMSError(.unsupported, "model '\(name)' is run by its Python service's own _inference, which answers on POST /\(name)/predict only")
+        }
+        let signature = loaded.artifacts.signature
+        let ordered = try Self.inSignatureOrder(request.inputs, signature: signature)
+        let inputs: PreparedInputs
+        if let tensors = Self.tensors(of: ordered) {
+            inputs = PreparedInputs(tensors: tensors)
+            try signature.validate(inputs: inputs)
+        } else {
+            let parts = try Self.serviceParts(of: ordered, signature: signature)
+            let prediction = PredictionRequest(parts: parts)
+            let clock = ContinuousClock()
+            let started = clock.now
+            inputs = try await loaded.pipeline.prepare(prediction)
+            metrics.preprocessDuration.record(clock.now - started)
+        }
+        return try await run(inputs, scheduler: loaded.scheduler, deadline: deadline, clientGone: clientGone)
+    }
+
+    /// Runs prepared inputs on the model's workers. A request that reaches workers being
+    /// replaced by a settings change (`reconfigure`) goes to the new ones.
+    private func run(
+        _ inputs: PreparedInputs, scheduler: ModelScheduler, deadline: ContinuousClock.Instant?, clientGone: (@Sendable () -> Bool)?
+    ) async throws(DMSError) -> [Tensor] {
+        var scheduler = scheduler
         while true {
             do throws(DMSError) {
-                outputs = try await scheduler.predict(inputs, deadline: deadline, clientGone: clientGone)
-                break
+                return try await scheduler.predict(inputs, deadline: deadline, clientGone: clientGone)
             } catch where error.code == .unavailable {
                 guard let current = readyModel?.scheduler, current !== scheduler else { throw error }
                 scheduler = current
             }
         }
-        started = clock.now
-        let response = try await loaded.pipeline.respond(to: request, with: outputs)
-        metrics.postprocessDuration.record(clock.now - started)
-        return response
+    }
+
+    /// The request's inputs in signature order; an unknown, repeated or missing input is an
+    /// `.invalidInput` error naming what the model takes.
+    private static func inSignatureOrder(_ inputs: [InferenceRequest.Input], signature: ModelSignature) throws(DMSError) -> [InferenceRequest.Input] {
+        let takes = signature.inputs.map { "'\($0.name)'" }.joined(separator: ", ")
+        var ordered: [InferenceRequest.Input?] = Array(repeating: nil, count: signature.inputs.count)
+        for input in inputs {
+            guard let index = signature.inputIndex(forFieldName: input.name) else {
+                throw DMSError(.invalidInput, "unexpected input '\(input.name)'; this model takes \(takes)")
+            }
+            guard ordered[index] == nil else {
+                throw DMSError(.invalidInput, "input '\(signature.inputs[index].name)' was sent more than once")
+            }
+            ordered[index] = input
+        }
+        if let missing = ordered.firstIndex(where: { $0 == nil }) {
+            throw DMSError(.invalidInput, "missing input '\(signature.inputs[missing].name)'; this model takes \(takes)")
+        }
+        return ordered.compactMap { $0 }
+    }
+
+    /// The inputs' tensors when every input is one, else nil.
+    private static func tensors(of inputs: [InferenceRequest.Input]) -> [Tensor]? {
+        var tensors: [Tensor] = []
+        for input in inputs {
+            guard case .tensor(let tensor) = input.content else { return nil }
+            tensors.append(tensor)
+        }
+        return tensors
+    }
+
+    /// The parts a service prepares, one per input, when every input holds one `BYTES` item.
+    private static func serviceParts(of inputs: [InferenceRequest.Input], signature: ModelSignature) throws(DMSError) -> [PredictionRequest.Part] {
+        var parts: [PredictionRequest.Part] = []
+        for input in inputs {
+            guard case .bytes(let items, _) = input.content else {
+                throw DMSError(
+                    .invalidInput,
+                    "input '\(input.name)' is a tensor while others are BYTES; send every input as a tensor of the signature's type, or every input as one BYTES item (an encoded image) for the model's service")
+            }
+            guard items.count == 1 else {
+                throw DMSError(.invalidInput, "BYTES input '\(input.name)' holds \(items.count) items; send one (an encoded image) per request")
+            }
+            parts.append(PredictionRequest.Part(name: input.name, bytes: items[0], contentType: nil, isFile: true))
+        }
+        return parts
     }
 
     /// Runs the ready model with `settings` from now on and returns the settings in effect.

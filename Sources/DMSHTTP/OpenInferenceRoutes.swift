@@ -1,0 +1,179 @@
+import DMSCore
+import DMSRuntime
+import Foundation
+import HTTPTypes
+import Hummingbird
+
+/// The Open Inference Protocol (KServe v2) over REST, on the inference API's port: server and
+/// model health and metadata, and inference with the binary tensor data extension, in front of
+/// the same models, queues and batches as `/predict`.
+///
+/// Every model has one version, `1`; `/v2/models/{m}/versions/1/…` is the same as
+/// `/v2/models/{m}/…` and any other version is 404. Errors are `{"error": "…"}` with the status
+/// the seed API gives the same error (400, 404, 413, 503, 504, 500). Readiness that is false is
+/// 503, as `/health/ready`.
+extension ModelServerRoutes {
+    /// The protocol extensions implemented, as `GET /v2` lists them.
+    static let openInferenceExtensions = ["binary_tensor_data"]
+
+    /// The paths and methods of the protocol, for the 405 answers.
+    static let openInferenceEndpoints: [MethodNotAllowedMiddleware<ModelServerRequestContext>.Endpoint] = {
+        var endpoints: [MethodNotAllowedMiddleware<ModelServerRequestContext>.Endpoint] = [
+            .init("/v2", .get), .init("/v2/health/live", .get), .init("/v2/health/ready", .get),
+        ]
+        for model in ["/v2/models/*", "/v2/models/*/versions/*"] {
+            endpoints += [.init(model, .get), .init("\(model)/ready", .get), .init("\(model)/infer", .post)]
+        }
+        return endpoints
+    }()
+
+    /// The server version `GET /v2` reports.
+    static let serverVersion = "0.1.0"
+
+    func addOpenInferenceRoutes(to router: Router<ModelServerRequestContext>) {
+        router.get("/v2") { _, _ in
+            Response.json(.object([
+                ("name", "deep-model-server"), ("version", .string(Self.serverVersion)),
+                ("extensions", .array(Self.openInferenceExtensions.map { .string($0) })),
+            ]))
+        }
+        router.get("/v2/health/live") { _, _ in Response.json(.object([("live", true)])) }
+        router.get("/v2/health/ready") { [self] _, _ in
+            let ready = !registry.models.isEmpty && registry.models.allSatisfy { $0.state == .ready }
+            return Response.json(.object([("ready", .bool(ready))]), status: ready ? .ok : .serviceUnavailable)
+        }
+        for prefix in ["/v2/models/:model", "/v2/models/:model/versions/:version"] {
+            router.get(RouterPath(prefix)) { [self] _, context in
+                try openInference { () throws(DMSError) in
+                    Response.json(Self.metadata(of: try model(context)))
+                }
+            }
+            router.get(RouterPath("\(prefix)/ready")) { [self] _, context in
+                try openInference { () throws(DMSError) in
+                    let model = try model(context)
+                    let ready = model.state == .ready
+                    return Response.json(.object([("name", .string(model.name)), ("ready", .bool(ready))]), status: ready ? .ok : .serviceUnavailable)
+                }
+            }
+            router.post(RouterPath("\(prefix)/infer")) { [self] request, context in
+                try await infer(request, context: context)
+            }
+        }
+    }
+
+    /// The model a `/v2/models/{m}[/versions/{v}]` path names; 404 for an unknown model or a
+    /// version other than 1.
+    private func model(_ context: ModelServerRequestContext) throws(DMSError) -> ServedModel {
+        guard let name = context.parameters.get("model") else { throw DMSError(.invalidInput, "no model name in the path") }
+        let model = try registry.requireModel(named: name)
+        if let version = context.parameters.get("version"), version != "1" {
+            throw DMSError(.notFound, "model '\(name)' has no version '\(version)'; it has one version, 1")
+        }
+        return model
+    }
+
+    /// The protocol's model metadata: name, versions, platform, inputs and outputs (dimensions of
+    /// any size as -1). A model still loading has no signature yet: its inputs and outputs are
+    /// empty.
+    static func metadata(of model: ServedModel) -> JSONValue {
+        func tensors(_ specs: [ModelSignature.TensorSpec]) -> JSONValue {
+            .array(specs.map { spec in
+                .object([
+                    ("name", .string(spec.name)), ("datatype", .string(spec.dataType.rawValue)),
+                    ("shape", .array(spec.shape.map { .integer(Int64($0 <= 0 ? -1 : $0)) })),
+                ])
+            })
+        }
+        let signature = model.signature
+        return .object([
+            ("name", .string(model.name)), ("versions", .array([.string("1")])),
+            ("platform", .string(platform(engineName: model.readyModel?.engineName))),
+            ("inputs", tensors(signature?.inputs ?? [])), ("outputs", tensors(signature?.outputs ?? [])),
+        ])
+    }
+
+    /// Triton's platform names for the engines (`onnxruntime_onnx`); `mxnet` for MXNet, which
+    /// Triton does not run.
+    static func platform(engineName: String?) -> String {
+        switch engineName {
+        case "ONNX Runtime": "onnxruntime_onnx"
+        case "MXNet": "mxnet"
+        default: engineName?.lowercased() ?? ""
+        }
+    }
+
+    private func infer(_ request: Request, context: ModelServerRequestContext) async throws -> Response {
+        guard let name = context.parameters.get("model") else { throw HTTPError(.notFound) }
+        let started = ContinuousClock.now
+        do {
+            let response = try await runInference(request, modelName: name, context: context)
+            record(.success, modelName: name, since: started)
+            return response
+        } catch let error as DMSError {
+            record(ModelMetrics.Outcome(error), modelName: name, since: started)
+            return Self.openInferenceError(WireError(error))
+        } catch let error as HTTPError {
+            record(.error, modelName: name, since: started)
+            return Self.openInferenceError(WireError(error))
+        } catch {
+            record(.error, modelName: name, since: started)
+            throw error
+        }
+    }
+
+    private func runInference(_ request: Request, modelName name: String, context: ModelServerRequestContext) async throws -> Response {
+        _ = try model(context)
+        let deadline = try Self.deadline(request.headers[Self.timeoutHeader])
+        try await registry.waitForAdmission(modelName: name, deadline: deadline)
+        let body = try await request.collectBody(upTo: configuration.maxBodyBytes)
+        let headerLength = request.headers[Self.inferenceHeaderLength]
+        let message = try await BlockingWork.run(isHeavy: body.readableBytes >= BlockingWork.thresholdBytes) { () throws(DMSError) in
+            try OpenInferenceHTTPRequest(body: Array(body.readableBytesView), headerLength: headerLength)
+        }
+        let clientGone = await context.clientGoneCheck()
+        let outputs = try await registry.infer(modelName: name, request: message.request, deadline: deadline, clientGone: clientGone)
+        guard let signature = try registry.requireModel(named: name).signature else {
+            throw DMSError(.unavailable, "model '\(name)' is being unloaded")
+        }
+        let named = zip(signature.outputs, outputs).map { (name: $0.name, tensor: $1) }
+        var selected: [(name: String, tensor: Tensor, binary: Bool)] = []
+        if let requested = message.outputs {
+            for output in requested {
+                guard let match = named.first(where: { $0.name == output.name }) else {
+                    throw DMSError(.invalidInput, "unknown output '\(output.name)'; this model's outputs are \(named.map { "'\($0.name)'" }.joined(separator: ", "))")
+                }
+                selected.append((match.name, match.tensor, output.binary ?? message.binaryOutputs))
+            }
+        } else {
+            selected = named.map { ($0.name, $0.tensor, message.binaryOutputs) }
+        }
+        let encoded = OpenInferenceHTTPResponse(modelName: name, modelVersion: "1", id: message.id, outputs: selected)
+        var headers: HTTPFields = [.contentLength: String(encoded.body.count)]
+        if let headerLength = encoded.headerLength {
+            headers[.contentType] = "application/octet-stream"
+            headers[Self.inferenceHeaderLength] = String(headerLength)
+        } else {
+            headers[.contentType] = "application/json"
+        }
+        return Response(status: .ok, headers: headers, body: .init(byteBuffer: ByteBuffer(bytes: encoded.body)))
+    }
+
+    /// The binary tensor data extension's header: the length of the JSON part of a body.
+    static let inferenceHeaderLength = HTTPField.Name("Inference-Header-Content-Length")!
+
+    /// Runs `body` and answers a domain error in the protocol's form.
+    private func openInference(_ body: () throws(DMSError) -> Response) throws -> Response {
+        do {
+            return try body()
+        } catch {
+            return Self.openInferenceError(WireError(error))
+        }
+    }
+
+    /// `{"error": "…"}` with the status the seed API gives the same error.
+    static func openInferenceError(_ error: WireError) -> Response {
+        var response = Response.json(.object([("error", .string(error.message))]), status: error.status)
+        for field in error.headers { response.headers.append(field) }
+        return response
+    }
+}

@@ -1,0 +1,200 @@
+"""The Open Inference Protocol (KServe v2) over REST, driven by NVIDIA's own client,
+`tritonclient.http` (binary tensor data by default, JSON on request), and by plain HTTP for what a
+client library hides (error bodies, trailing slashes, content types).
+
+Models: Triton's `simple` example made as an ONNX file (two INT32 [-1, 16] inputs, their sum and
+difference), and the MXNet digits classifier, fed a ready FP32 tensor or an encoded PNG (BYTES)."""
+
+import json
+
+import numpy as np
+import onnx
+import pytest
+import requests
+import tritonclient.http as triton
+from onnx import TensorProto, helper
+from tritonclient.utils import InferenceServerException
+
+from conftest import EXAMPLES
+
+SAMPLES = json.loads((EXAMPLES / "samples" / "expected.json").read_text())["samples"]
+SEVEN = next(sample for sample in SAMPLES if sample["file"] == "digit-7-7.png")
+
+
+def simple_model(path):
+    """Triton's `simple` model: OUTPUT0 = INPUT0 + INPUT1, OUTPUT1 = INPUT0 - INPUT1."""
+    inputs = [helper.make_tensor_value_info(name, TensorProto.INT32, ["batch", 16]) for name in ("INPUT0", "INPUT1")]
+    outputs = [helper.make_tensor_value_info(name, TensorProto.INT32, ["batch", 16]) for name in ("OUTPUT0", "OUTPUT1")]
+    graph = helper.make_graph(
+        [helper.make_node("Add", ["INPUT0", "INPUT1"], ["OUTPUT0"]), helper.make_node("Sub", ["INPUT0", "INPUT1"], ["OUTPUT1"])],
+        "simple", inputs, outputs)
+    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 13)])
+    model.ir_version = 8
+    onnx.checker.check_model(model)
+    onnx.save(model, path)
+    return path
+
+
+@pytest.fixture(scope="module")
+def server(start_server, tmp_path_factory):
+    folder = tmp_path_factory.mktemp("open-inference")
+    running = start_server("--models", f"simple={simple_model(folder / 'simple.onnx')}", f"digits={EXAMPLES / 'digits-mlp.model'}")
+    yield running
+    assert running.stop() == 0, running.output
+
+
+@pytest.fixture(scope="module")
+def client(server):
+    return triton.InferenceServerClient(url=server.url.removeprefix("http://"))
+
+
+def simple_inputs(binary):
+    a = np.arange(16, dtype=np.int32).reshape(1, 16)
+    b = np.full((1, 16), 3, dtype=np.int32)
+    inputs = [triton.InferInput("INPUT0", [1, 16], "INT32"), triton.InferInput("INPUT1", [1, 16], "INT32")]
+    inputs[0].set_data_from_numpy(a, binary_data=binary)
+    inputs[1].set_data_from_numpy(b, binary_data=binary)
+    return a, b, inputs
+
+
+def test_health_and_metadata(client):
+    assert client.is_server_live()
+    assert client.is_server_ready()
+    metadata = client.get_server_metadata()
+    assert metadata["name"] == "deep-model-server"
+    assert metadata["extensions"] == ["binary_tensor_data"]
+    assert client.is_model_ready("simple")
+    assert client.is_model_ready("simple", model_version="1")
+    simple = client.get_model_metadata("simple")
+    assert simple == {
+        "name": "simple", "versions": ["1"], "platform": "onnxruntime_onnx",
+        "inputs": [{"name": "INPUT0", "datatype": "INT32", "shape": [-1, 16]}, {"name": "INPUT1", "datatype": "INT32", "shape": [-1, 16]}],
+        "outputs": [{"name": "OUTPUT0", "datatype": "INT32", "shape": [-1, 16]}, {"name": "OUTPUT1", "datatype": "INT32", "shape": [-1, 16]}],
+    }
+    digits = client.get_model_metadata("digits", model_version="1")
+    assert digits["platform"] == "mxnet"
+    assert [(tensor["datatype"], tensor["shape"]) for tensor in digits["inputs"]] == [("FP32", [-1, 1, 8, 8])]  # signature.json's 0: any size
+
+
+@pytest.mark.parametrize("binary", [True, False], ids=["binary", "json"])
+def test_simple_sum_and_difference(client, binary):
+    a, b, inputs = simple_inputs(binary)
+    outputs = [triton.InferRequestedOutput("OUTPUT0", binary_data=binary), triton.InferRequestedOutput("OUTPUT1", binary_data=binary)]
+    result = client.infer("simple", inputs, outputs=outputs, request_id="req-7")
+    assert result.get_response()["id"] == "req-7"
+    assert result.get_response()["model_name"] == "simple"
+    assert np.array_equal(result.as_numpy("OUTPUT0"), a + b)
+    assert np.array_equal(result.as_numpy("OUTPUT1"), a - b)
+    assert result.as_numpy("OUTPUT0").dtype == np.int32
+
+
+def test_all_outputs_by_default_and_output_selection(client):
+    a, b, inputs = simple_inputs(True)
+    everything = client.infer("simple", inputs)  # tritonclient then asks for every output as binary data
+    assert [output["name"] for output in everything.get_response()["outputs"]] == ["OUTPUT0", "OUTPUT1"]
+    only = client.infer("simple", inputs, outputs=[triton.InferRequestedOutput("OUTPUT1")])
+    assert [output["name"] for output in only.get_response()["outputs"]] == ["OUTPUT1"]
+    assert np.array_equal(only.as_numpy("OUTPUT1"), a - b)
+    assert only.as_numpy("OUTPUT0") is None
+
+
+def test_a_batch_of_rows(client):
+    a = np.arange(64, dtype=np.int32).reshape(4, 16)
+    b = np.ones((4, 16), dtype=np.int32)
+    inputs = [triton.InferInput("INPUT0", [4, 16], "INT32"), triton.InferInput("INPUT1", [4, 16], "INT32")]
+    inputs[0].set_data_from_numpy(a)
+    inputs[1].set_data_from_numpy(b)
+    result = client.infer("simple", inputs)
+    assert np.array_equal(result.as_numpy("OUTPUT0"), a + b)
+
+
+def digits_probabilities(result):
+    return result.as_numpy(result.get_response()["outputs"][0]["name"]).reshape(-1)
+
+
+@pytest.mark.parametrize("binary", [True, False], ids=["binary", "json"])
+def test_image_model_with_a_ready_tensor(client, binary):
+    """The seed's preprocessing done by the client: the 64 resized pixels as FP32 [1, 1, 8, 8]."""
+    pixels = np.asarray(SEVEN["input"], dtype=np.float32).reshape(1, 1, 8, 8)
+    tensor = triton.InferInput(client.get_model_metadata("digits")["inputs"][0]["name"], [1, 1, 8, 8], "FP32")
+    tensor.set_data_from_numpy(pixels, binary_data=binary)
+    probabilities = digits_probabilities(client.infer("digits", [tensor]))
+    assert np.allclose(probabilities, SEVEN["predictions"]["digits-mlp"]["probabilities"], atol=1e-6)
+
+
+def test_image_model_with_an_encoded_image(client):
+    """A BYTES input holding the PNG runs the same decode and resize as /predict."""
+    png = (EXAMPLES / "samples" / "digit-7-7.png").read_bytes()
+    tensor = triton.InferInput(client.get_model_metadata("digits")["inputs"][0]["name"], [1], "BYTES")
+    tensor.set_data_from_numpy(np.array([png], dtype=np.object_))
+    probabilities = digits_probabilities(client.infer("digits", [tensor]))
+    assert np.allclose(probabilities, SEVEN["predictions"]["digits-mlp"]["probabilities"], atol=1e-6)
+    assert int(np.argmax(probabilities)) == 7
+
+
+def test_errors_reach_the_client_with_their_status(client):
+    _, _, inputs = simple_inputs(True)
+    with pytest.raises(InferenceServerException) as unknown:
+        client.infer("nope", inputs)
+    assert unknown.value.status() == "404" and "nope" in unknown.value.message()
+
+    wrong_shape = [triton.InferInput("INPUT0", [1, 8], "INT32"), triton.InferInput("INPUT1", [1, 8], "INT32")]
+    for tensor in wrong_shape:
+        tensor.set_data_from_numpy(np.zeros((1, 8), dtype=np.int32))
+    with pytest.raises(InferenceServerException) as shape:
+        client.infer("simple", wrong_shape)
+    assert shape.value.status() == "400" and "shape [1, 8]" in shape.value.message()
+
+    wrong_type = [triton.InferInput("INPUT0", [1, 16], "FP32"), triton.InferInput("INPUT1", [1, 16], "FP32")]
+    for tensor in wrong_type:
+        tensor.set_data_from_numpy(np.zeros((1, 16), dtype=np.float32))
+    with pytest.raises(InferenceServerException) as datatype:
+        client.infer("simple", wrong_type)
+    assert datatype.value.status() == "400" and "FP32" in datatype.value.message() and "INT32" in datatype.value.message()
+
+    with pytest.raises(InferenceServerException) as version:
+        client.infer("simple", inputs, model_version="2")
+    assert version.value.status() == "404" and "version" in version.value.message()
+
+    with pytest.raises(InferenceServerException) as missing:
+        client.infer("simple", inputs[:1])
+    assert missing.value.status() == "400" and "missing input 'INPUT1'" in missing.value.message()
+
+
+def test_plain_http_errors_and_paths(server):
+    body = {"inputs": [{"name": "INPUT0", "shape": [1, 16], "datatype": "INT32", "data": list(range(16))}]}
+    response = requests.post(f"{server.url}/v2/models/simple/infer", json=body, timeout=30)
+    assert response.status_code == 400
+    assert response.headers["content-type"] == "application/json"
+    assert set(response.json()) == {"error"} and "INPUT1" in response.json()["error"]
+
+    malformed = requests.post(f"{server.url}/v2/models/simple/infer", data=b"{not json", timeout=30)
+    assert malformed.status_code == 400 and "malformed" in malformed.json()["error"]
+
+    assert requests.get(f"{server.url}/v2/models/nope", timeout=10).status_code == 404
+    not_ready = requests.get(f"{server.url}/v2/models/nope/ready", timeout=10)
+    assert not_ready.status_code == 404 and "nope" in not_ready.json()["error"]
+    for path in ("/v2/", "/v2/health/ready/", "/v2/models/simple/", "/v2/models/simple/versions/1/ready/"):
+        assert requests.get(f"{server.url}{path}", timeout=10).status_code == 200, path
+    assert requests.get(f"{server.url}/v2/models/simple/infer", timeout=10).status_code == 405
+
+    both = {"inputs": [
+        {"name": "INPUT0", "shape": [1, 16], "datatype": "INT32", "data": [list(range(16))]},
+        {"name": "INPUT1", "shape": [1, 16], "datatype": "INT32", "data": [1] * 16},
+    ]}
+    answer = requests.post(f"{server.url}/v2/models/simple/versions/1/infer", json=both, timeout=30)
+    assert answer.status_code == 200 and answer.headers["content-type"] == "application/json"
+    assert answer.json()["outputs"][0] == {"name": "OUTPUT0", "datatype": "INT32", "shape": [1, 16], "data": [i + 1 for i in range(16)]}
+
+
+def test_inference_counts_in_the_models_metrics(server, client):
+    def successes():
+        text = requests.get(f"{server.url}/metrics", timeout=10).text
+        lines = [line for line in text.splitlines() if line.startswith("dms_requests_total{") and 'model="simple"' in line and 'outcome="success"' in line]
+        return float(lines[0].rsplit(" ", 1)[1]) if lines else 0.0
+
+    before = successes()
+    _, _, inputs = simple_inputs(True)
+    for _ in range(3):
+        client.infer("simple", inputs)
+    assert successes() == before + 3
