@@ -63,8 +63,9 @@ fi
 # 1. System packages
 # ---------------------------------------------------------------------------------------------
 is_installed() {
-    # Not `dpkg -s | grep -q`: grep's early exit can fail dpkg with SIGPIPE under pipefail.
-    [[ "$(dpkg-query -W -f='${Status}' "$1" 2>/dev/null)" == "install ok installed" ]]
+    # Not `dpkg -s | grep -q`: grep's early exit can fail dpkg with SIGPIPE under pipefail. One
+    # line per installed architecture; "ii" is installed.
+    [[ "$(dpkg-query -W -f='${db:Status-Abbrev}\n' "$1" 2>/dev/null)" == ii* ]]
 }
 
 python_can_venv() {

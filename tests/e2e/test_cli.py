@@ -34,3 +34,12 @@ def test_bad_arguments(args, fragment, tmp_path):
     assert len(error_lines) == 1, result.stderr
     assert fragment in error_lines[0], result.stderr
     assert "Usage:" in result.stderr
+
+
+def test_log_file_dash_logs_to_standard_error_only(start_server, tmp_path):
+    """`--log-file -` (the container image's setting) writes no file; the last of repeated
+    options wins, which is how the image's defaults give way to a user's arguments."""
+    server = start_server("--models", GOOD, "--log-file", "-", cwd=tmp_path)
+    assert server.stop() == 0, server.output
+    assert "model ready" in server.output
+    assert sorted(path.name for path in tmp_path.iterdir()) == []

@@ -26,6 +26,7 @@ SAMPLE = EXAMPLES / "samples" / "digit-7-7.png"
 # The seed's digits service, slowed down, so a request is still in flight when the container is
 # stopped; it imports mxnet and the service runtime, as seed-era services do.
 SLOW_SERVICE = """
+import sys
 import time
 from dms.mxnet_utils import image, ndarray
 from dms.mxnet_model_service import MXNetBaseService
@@ -33,6 +34,7 @@ from dms.mxnet_model_service import MXNetBaseService
 
 class SlowDigitsService(MXNetBaseService):
     def _preprocess(self, data):
+        print("slow service: request received", file=sys.stderr, flush=True)
         time.sleep(3)
         _, _, height, width = self.signature["inputs"][0]["data_shape"]
         return [image.transform_shape(image.resize(image.read(data[0], flag=0), width, height))]
@@ -61,9 +63,13 @@ class Container:
     def __init__(self, *arguments, volumes=()):
         self.name = f"dms-e2e-{uuid.uuid4().hex[:8]}"
         self.url = f"http://127.0.0.1:{free_port()}"
+        self.arguments = arguments
+        self.mounts = [option for volume in volumes for option in ("-v", volume)]
+
+    def start(self):
         port = self.url.rsplit(":", 1)[1]
-        mounts = [option for volume in volumes for option in ("-v", volume)]
-        podman("run", "-d", "--name", self.name, "-p", f"127.0.0.1:{port}:8080", *mounts, IMAGE, *arguments)
+        podman("run", "-d", "--name", self.name, "-p", f"127.0.0.1:{port}:8080", *self.mounts, IMAGE, *self.arguments)
+        return self
 
     def wait_ready(self, timeout=120):
         def ready():
@@ -71,10 +77,10 @@ class Container:
             assert state == "true", f"the container stopped:\n{self.logs()}"
             try:
                 return requests.get(f"{self.url}/health/ready", timeout=2).status_code == 200
-            except requests.ConnectionError:
+            except requests.RequestException:
                 return False
 
-        wait_for(ready, timeout=timeout, interval=0.25)
+        assert wait_for(ready, timeout=timeout, interval=0.25), f"not ready after {timeout} s:\n{self.logs()}"
         return self
 
     def logs(self):
@@ -105,8 +111,8 @@ def containers():
 
     def start(*arguments, volumes=()):
         container = Container(*arguments, volumes=volumes)
-        started.append(container)
-        return container
+        started.append(container)  # before it runs: a failed start may still leave a container
+        return container.start()
 
     yield start
     for container in started:
@@ -130,12 +136,17 @@ def top_class(answer):
 def test_image_serves_the_bundled_examples_as_an_unprivileged_user(image, containers):
     container = containers().wait_ready()
 
-    assert sorted(served(container)) == ["digits-cnn", "digits-mlp"]
-    for model in ("digits-cnn", "digits-mlp"):
+    assert sorted(served(container)) == ["digits-cnn", "digits-cnn-onnx", "digits-mlp"]
+    for model in ("digits-cnn", "digits-cnn-onnx", "digits-mlp"):
         assert top_class(predict(container, model)) == "7"
 
     assert podman("exec", container.name, "id", "-u").stdout.strip() == "10001"
+    assert podman("image", "inspect", "--format", "{{.Config.User}}", IMAGE).stdout.strip() == "10001:10001"
     assert podman("healthcheck", "run", container.name).returncode == 0
+    # A first argument that is not an option runs as a command: here, what services import.
+    imports = podman("run", "--rm", IMAGE, "python3", "-c", "import mxnet, numpy, PIL; print(mxnet.__version__, numpy.__version__)")
+    assert imports.stdout.split() == ["1.9.1", "1.23.5"], imports.stderr
+    assert podman("run", "--rm", IMAGE, "test", "-s", "/usr/share/doc/onnxruntime/ThirdPartyNotices.txt", check=False).returncode == 0
     home = podman("exec", container.name, "ls", "-A", "/var/lib/dms").stdout.split()
     assert "model-store" in home and not [name for name in home if name.startswith("dms_app.log")], "logs go to stderr, not to a file"
     logs = container.logs()
@@ -149,12 +160,17 @@ def test_image_serves_every_model_of_a_mounted_folder_with_both_engines(image, c
     models.mkdir()
     shutil.copy(EXAMPLES / "digits-mlp.model", models / "mlp.model")
     shutil.copytree(EXAMPLES / "digits-cnn-onnx", models / "cnn-onnx")
-    (models / "notes.txt").write_text("not a model: ignored")
+    (models / "notes.txt").write_text("not a model: skipped")
+    (models / "lost+found").mkdir()  # the root of a fresh volume
+    shutil.copytree(EXAMPLES / "digits-cnn-onnx", models / "v2")  # a route's name
     models.chmod(0o755)
 
     container = containers(volumes=[f"{models}:/models:ro"]).wait_ready()
 
     assert sorted(served(container)) == ["cnn-onnx", "mlp"]
+    logs = container.logs()
+    for skipped in ("notes.txt", "lost+found", "v2"):
+        assert f"skipping /models/{skipped}" in logs, logs
     assert top_class(predict(container, "mlp")) == "7"
     assert top_class(predict(container, "cnn-onnx")) == "7"
 
@@ -174,7 +190,7 @@ def test_stop_finishes_the_request_in_flight_then_exits_cleanly(image, container
     answers = []
     request = threading.Thread(target=lambda: answers.append(predict(container, "slow")))
     request.start()
-    time.sleep(1)
+    assert wait_for(lambda: "slow service: request received" in container.logs(), timeout=30), container.logs()
     started = time.monotonic()
     podman("stop", "-t", "30", container.name, timeout=60)
     stopped_after = time.monotonic() - started
