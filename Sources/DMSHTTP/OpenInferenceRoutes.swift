@@ -14,7 +14,7 @@ import Hummingbird
 /// 503, as `/health/ready`.
 extension ModelServerRoutes {
     /// The protocol extensions implemented, as `GET /v2` lists them.
-    static let openInferenceExtensions = ["binary_tensor_data"]
+    static let openInferenceExtensions = ["binary_tensor_data", "model_configuration"]
 
     /// The paths and methods of the protocol, for the 405 answers.
     static let openInferenceEndpoints: [MethodNotAllowedMiddleware<ModelServerRequestContext>.Endpoint] = {
@@ -22,7 +22,7 @@ extension ModelServerRoutes {
             .init("/v2", .get), .init("/v2/health/live", .get), .init("/v2/health/ready", .get),
         ]
         for model in ["/v2/models/*", "/v2/models/*/versions/*"] {
-            endpoints += [.init(model, .get), .init("\(model)/ready", .get), .init("\(model)/infer", .post)]
+            endpoints += [.init(model, .get), .init("\(model)/ready", .get), .init("\(model)/config", .get), .init("\(model)/infer", .post)]
         }
         return endpoints
     }()
@@ -53,6 +53,11 @@ extension ModelServerRoutes {
                     let model = try model(context)
                     let ready = model.state == .ready
                     return Response.json(.object([("name", .string(model.name)), ("ready", .bool(ready))]), status: ready ? .ok : .serviceUnavailable)
+                }
+            }
+            router.get(RouterPath("\(prefix)/config")) { [self] _, context in
+                try openInference { () throws(DMSError) in
+                    Response.json(try Self.configuration(of: try model(context)))
                 }
             }
             router.post(RouterPath("\(prefix)/infer")) { [self] request, context in
@@ -90,6 +95,36 @@ extension ModelServerRoutes {
             ("platform", .string(platform(engineName: model.readyModel?.engineName))),
             ("inputs", tensors(signature?.inputs ?? [])), ("outputs", tensors(signature?.outputs ?? [])),
         ])
+    }
+
+    /// The model configuration extension's answer, in the shape of Triton's model configuration
+    /// (its JSON field names): `name`, `platform`, `max_batch_size` (the most rows one engine call
+    /// takes, 0 for a model that cannot batch) and `input` / `output` with `data_type`
+    /// (`TYPE_FP32`) and `dims`, which leave out the batch dimension when `max_batch_size` is
+    /// above 0, as Triton's do. `.unavailable` for a model that is not ready.
+    static func configuration(of model: ServedModel) throws(DMSError) -> JSONValue {
+        guard let ready = model.readyModel else { throw DMSError(.unavailable, "model '\(model.name)' is not ready") }
+        let signature = ready.artifacts.signature
+        let maxBatchSize = signature.batchesAcrossRequests ? ready.scheduler.settings.maxBatchSize : 0
+        func tensors(_ specs: [ModelSignature.TensorSpec]) -> JSONValue {
+            .array(specs.map { spec in
+                let dims = maxBatchSize > 0 ? Array(spec.shape.dropFirst()) : spec.shape
+                return .object([
+                    ("name", .string(spec.name)), ("data_type", .string(tritonDataType(spec.dataType))),
+                    ("dims", .array(dims.map { .integer(Int64($0 <= 0 ? -1 : $0)) })),
+                ])
+            })
+        }
+        return .object([
+            ("name", .string(model.name)), ("platform", .string(platform(engineName: ready.engineName))),
+            ("max_batch_size", .integer(Int64(maxBatchSize))),
+            ("input", tensors(signature.inputs)), ("output", tensors(signature.outputs)),
+        ])
+    }
+
+    /// Triton's name of a data type in model configurations (`TYPE_FP32`, `TYPE_BOOL`).
+    static func tritonDataType(_ type: DataType) -> String {
+        "TYPE_" + type.rawValue
     }
 
     /// Triton's platform names for the engines (`onnxruntime_onnx`); `mxnet` for MXNet, which

@@ -62,7 +62,7 @@ def test_health_and_metadata(client):
     assert client.is_server_ready()
     metadata = client.get_server_metadata()
     assert metadata["name"] == "deep-model-server"
-    assert metadata["extensions"] == ["binary_tensor_data"]
+    assert metadata["extensions"] == ["binary_tensor_data", "model_configuration"]
     assert client.is_model_ready("simple")
     assert client.is_model_ready("simple", model_version="1")
     simple = client.get_model_metadata("simple")
@@ -74,6 +74,18 @@ def test_health_and_metadata(client):
     digits = client.get_model_metadata("digits", model_version="1")
     assert digits["platform"] == "mxnet"
     assert [(tensor["datatype"], tensor["shape"]) for tensor in digits["inputs"]] == [("FP32", [-1, 1, 8, 8])]  # signature.json's 0: any size
+
+
+def test_model_configuration(client):
+    """Triton's shape of a model configuration: dims without the batch dimension of a model
+    that batches (max_batch_size: the server's default of 8 rows per engine call)."""
+    tensor = lambda name: {"name": name, "data_type": "TYPE_INT32", "dims": [16]}  # noqa: E731
+    assert client.get_model_config("simple") == {
+        "name": "simple", "platform": "onnxruntime_onnx", "max_batch_size": 8,
+        "input": [tensor("INPUT0"), tensor("INPUT1")], "output": [tensor("OUTPUT0"), tensor("OUTPUT1")],
+    }
+    digits = client.get_model_config("digits", model_version="1")
+    assert (digits["max_batch_size"], digits["input"]) == (8, [{"name": "data", "data_type": "TYPE_FP32", "dims": [1, 8, 8]}])
 
 
 @pytest.mark.parametrize("binary", [True, False], ids=["binary", "json"])

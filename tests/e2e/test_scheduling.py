@@ -12,7 +12,9 @@ blocker runs (a few milliseconds each against 0.4 s or more).
 import functools
 import http.client
 import io
+import json
 import socket
+import struct
 import threading
 import time
 import uuid
@@ -376,3 +378,50 @@ def test_two_workers_run_two_engine_calls_at_once(engine, workers, models, serve
     answer(second.result())
     stats = settled(server)
     assert stats["engine_calls"] == 2 and stats["batch_sizes"] == {"1": 2}, stats
+
+
+def infer_v2(server, image, headers=None):
+    """The Open Inference Protocol's infer with the image as one BYTES item in binary data, as
+    tritonclient sends it; answered in the seed API's raw-answer shape, for `answer`."""
+    header = json.dumps({"inputs": [{"name": "input0", "shape": [1], "datatype": "BYTES", "parameters": {"binary_data_size": 4 + len(image)}}]})
+    body = header.encode() + struct.pack("<I", len(image)) + image
+    response = requests.post(
+        f"{server.url}/v2/models/{MODEL}/infer", data=body, headers={"Inference-Header-Content-Length": str(len(header)), **(headers or {})}, timeout=120
+    )
+    if response.status_code == 200:
+        response._content = json.dumps({"prediction": response.json()["outputs"]}).encode()
+    return response
+
+
+class InferCall(Call):
+    """An Open Inference Protocol request in a thread of its own."""
+
+    def run(self):
+        self.sent = time.monotonic()
+        try:
+            self.response = infer_v2(self.server, self.image, self.headers)
+        except Exception as error:  # reported by result()
+            self.error = error
+        self.answered = time.monotonic()
+
+
+def test_batches_form_across_the_seed_api_and_the_open_inference_protocol(models, serve):
+    """Two /predict requests and two v2 infer requests queue behind a blocker; the next engine
+    call takes all four, which only a batch mixing both surfaces can hold. Each answer equals
+    what its image gets alone, and v2's answers equal /predict's."""
+    server = serve(models("mxnet"), "--max-batch-size", str(K))
+    images = [jpeg(colour) for colour in COLOURS[:K]]
+    alone = [answer(predict(server, image)) for image in images]
+    for image, expected in zip(images, alone):
+        assert np.abs(answer(infer_v2(server, image)) - expected).max() <= 1e-6
+
+    blocker = hold_worker(server)
+    calls = [Call(server, image) for image in images[:2]] + [InferCall(server, image) for image in images[2:]]
+    wait_for_statistics(server, lambda s: s["queued"] == K, f"queued == {K}", during=blocker)
+    answer(blocker.result())
+    for call, expected in zip(calls, alone):
+        assert np.abs(answer(call.result()) - expected).max() <= 1e-4
+
+    stats = settled(server)
+    assert stats["batch_sizes"].get(str(K)) == 1, stats
+    assert stats["requests"] == 3 * K + 1, stats
