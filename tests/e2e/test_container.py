@@ -5,9 +5,11 @@ given as arguments, each on a published loopback port, answering real HTTP reque
 Needs root (podman rootful with runc, debootstrap), as CI and scripts/test.sh run.
 """
 
+import json
 import os
 import shutil
 import socket
+import struct
 import subprocess
 import textwrap
 import threading
@@ -60,15 +62,15 @@ def free_port():
 class Container:
     """One detached container of the image with its port 8080 published on a loopback port."""
 
-    def __init__(self, *arguments, volumes=()):
+    def __init__(self, *arguments, volumes=(), options=()):
         self.name = f"dms-e2e-{uuid.uuid4().hex[:8]}"
         self.url = f"http://127.0.0.1:{free_port()}"
         self.arguments = arguments
-        self.mounts = [option for volume in volumes for option in ("-v", volume)]
+        self.options = [option for volume in volumes for option in ("-v", volume)] + list(options)
 
     def start(self):
         port = self.url.rsplit(":", 1)[1]
-        podman("run", "-d", "--name", self.name, "-p", f"127.0.0.1:{port}:8080", *self.mounts, IMAGE, *self.arguments)
+        podman("run", "-d", "--name", self.name, "-p", f"127.0.0.1:{port}:8080", *self.options, IMAGE, *self.arguments)
         return self
 
     def wait_ready(self, timeout=120):
@@ -109,8 +111,8 @@ def image():
 def containers():
     started = []
 
-    def start(*arguments, volumes=()):
-        container = Container(*arguments, volumes=volumes)
+    def start(*arguments, volumes=(), options=()):
+        container = Container(*arguments, volumes=volumes, options=options)
         started.append(container)  # before it runs: a failed start may still leave a container
         return container.start()
 
@@ -199,3 +201,25 @@ def test_stop_finishes_the_request_in_flight_then_exits_cleanly(image, container
     assert answers and top_class(answers[0]) == "7", container.logs()
     assert container.exit_code() == 0, container.logs()
     assert stopped_after < 15, f"stop took {stopped_after:.1f} s (SIGKILL comes at 30 s)"
+
+
+def test_kserve_layout_on_a_read_only_root(image, containers, tmp_path):
+    """As deploy/kubernetes/kserve-servingruntime.yaml runs it: the model's folder read-only at
+    /mnt/models, named by the arguments KServe fills in, a read-only root filesystem with an
+    empty writable /var/lib/dms; answered over the Open Inference Protocol."""
+    model = tmp_path / "mnt-models"
+    shutil.copytree(EXAMPLES / "digits-cnn-onnx", model)
+    model.chmod(0o755)
+    container = containers(
+        "--models", "digits=/mnt/models", volumes=[f"{model}:/mnt/models:ro"],
+        options=["--read-only", "--tmpfs", "/var/lib/dms:rw,mode=1777"],
+    ).wait_ready()
+    assert requests.get(f"{container.url}/v2/health/ready", timeout=10).status_code == 200
+    png = (EXAMPLES / "samples" / "digit-7-7.png").read_bytes()
+    header = json.dumps({"inputs": [{"name": "data", "shape": [1], "datatype": "BYTES", "parameters": {"binary_data_size": 4 + len(png)}}]})
+    answer = requests.post(
+        f"{container.url}/v2/models/digits/infer", data=header.encode() + struct.pack("<I", len(png)) + png,
+        headers={"Inference-Header-Content-Length": str(len(header))}, timeout=60)
+    assert answer.status_code == 200, answer.text
+    (output,) = answer.json()["outputs"]
+    assert output["shape"] == [1, 10] and max(range(10), key=output["data"].__getitem__) == 7
