@@ -75,8 +75,8 @@ public enum TensorJSON {
         }
         let expected = "expected \(count) \(dataType.rawValue) values for shape \(shape)"
         guard value is [Any] else { throw DMSError(.invalidInput, "\(inputName): 'data' is not a JSON array; \(expected)") }
+        // Not reserved for `count` up front: a small body may claim a huge shape.
         var scalars: [Any] = []
-        scalars.reserveCapacity(count)
         func collect(_ element: Any, depth: Int) throws(DMSError) {
             guard let array = element as? [Any] else {
                 guard scalars.count < count else { throw DMSError(.invalidInput, "\(inputName): more values than the shape holds; \(expected)") }

@@ -69,6 +69,7 @@ struct OpenInferenceHTTPRequest {
                     throw DMSError(.invalidInput, "outputs[\(index)] must be an object with a string 'name'")
                 }
                 let parameters = try Self.object(output["parameters"], "outputs[\(index)].parameters")
+                try Self.refuseUnsupported(parameters, of: "output '\(name)'")
                 return RequestedOutput(name: name, binary: try Self.bool(parameters?["binary_data"], "outputs[\(index)].parameters.binary_data"))
             }
         }
@@ -104,6 +105,7 @@ struct OpenInferenceHTTPRequest {
             throw DMSError(.payloadTooLarge, "input '\(name)': shape \(shape) holds more elements than the limit of \(limits.maxElements)")
         }
         let parameters = try object(input["parameters"], "input '\(name)' parameters")
+        try refuseUnsupported(parameters, of: "input '\(name)'")
         let binarySize: Int?
         if let size = parameters?["binary_data_size"] {
             guard case .exact(let integer) = JSONNumber.integer(size), let size = Int(exactly: integer) else {
@@ -138,6 +140,10 @@ struct OpenInferenceHTTPRequest {
                 throw DMSError(.invalidInput, "input '\(name)': binary_data_size is \(binarySize) bytes; shape \(shape) of \(datatype) takes \(count * dataType.byteWidth)")
             }
             let bytes = Array(try binary.take(binarySize, for: name))
+            // Engines read BOOL bytes as C++ bools: anything but 0 and 1 is undefined there.
+            if dataType == .bool, let index = bytes.firstIndex(where: { $0 > 1 }) {
+                throw DMSError(.invalidInput, "input '\(name)': BOOL element \(index) is the byte \(bytes[index]); booleans are 0 or 1")
+            }
             return InferenceRequest.Input(name: name, content: .tensor(Tensor(dataType: dataType, shape: shape, bytes: bytes)))
         }
         let tensor = try TensorJSON.decode(elements: input["data"]!, dataType: dataType, shape: shape, inputName: "input '\(name)'", limits: limits)
@@ -177,6 +183,19 @@ struct OpenInferenceHTTPRequest {
         guard value is [Any] else { throw DMSError(.invalidInput, "input '\(name)': 'data' is not a JSON array") }
         try collect(value, depth: 0)
         return items
+    }
+
+    /// Refuses parameters of Triton extensions this server does not implement, which would
+    /// otherwise be ignored and change the answer's meaning: classification outputs and shared
+    /// memory.
+    private static func refuseUnsupported(_ parameters: [String: Any]?, of what: String) throws(DMSError) {
+        guard let parameters else { return }
+        if parameters["classification"] != nil {
+            throw DMSError(.invalidInput, "\(what): the classification extension is not supported; ask for the output tensor")
+        }
+        if let key = parameters.keys.first(where: { $0.hasPrefix("shared_memory_") }) {
+            throw DMSError(.invalidInput, "\(what): '\(key)': the shared memory extensions are not supported; send the data in the request")
+        }
     }
 
     private static func object(_ value: Any?, _ field: String) throws(DMSError) -> [String: Any]? {

@@ -10,8 +10,8 @@ import Hummingbird
 ///
 /// Every model has one version, `1`; `/v2/models/{m}/versions/1/…` is the same as
 /// `/v2/models/{m}/…` and any other version is 404. Errors are `{"error": "…"}` with the status
-/// the seed API gives the same error (400, 404, 413, 503, 504, 500). Readiness that is false is
-/// 503, as `/health/ready`.
+/// the seed API gives the same error (400, 404, 413, 503, 504, 500; `WireError` renders them for
+/// every path under `/v2`). Readiness that is false is 503, as `/health/ready`.
 extension ModelServerRoutes {
     /// The protocol extensions implemented, as `GET /v2` lists them.
     static let openInferenceExtensions = ["binary_tensor_data", "model_configuration"]
@@ -39,26 +39,20 @@ extension ModelServerRoutes {
         }
         router.get("/v2/health/live") { _, _ in Response.json(.object([("live", true)])) }
         router.get("/v2/health/ready") { [self] _, _ in
-            let ready = !registry.models.isEmpty && registry.models.allSatisfy { $0.state == .ready }
+            let ready = registry.models.allSatisfy { $0.state == .ready }
             return Response.json(.object([("ready", .bool(ready))]), status: ready ? .ok : .serviceUnavailable)
         }
         for prefix in ["/v2/models/:model", "/v2/models/:model/versions/:version"] {
             router.get(RouterPath(prefix)) { [self] _, context in
-                try openInference { () throws(DMSError) in
-                    Response.json(Self.metadata(of: try model(context)))
-                }
+                Response.json(try Self.metadata(of: try model(context)))
             }
             router.get(RouterPath("\(prefix)/ready")) { [self] _, context in
-                try openInference { () throws(DMSError) in
-                    let model = try model(context)
-                    let ready = model.state == .ready
-                    return Response.json(.object([("name", .string(model.name)), ("ready", .bool(ready))]), status: ready ? .ok : .serviceUnavailable)
-                }
+                let model = try model(context)
+                let ready = model.state == .ready
+                return Response.json(.object([("name", .string(model.name)), ("ready", .bool(ready))]), status: ready ? .ok : .serviceUnavailable)
             }
             router.get(RouterPath("\(prefix)/config")) { [self] _, context in
-                try openInference { () throws(DMSError) in
-                    Response.json(try Self.configuration(of: try model(context)))
-                }
+                Response.json(try Self.configuration(of: try model(context)))
             }
             router.post(RouterPath("\(prefix)/infer")) { [self] request, context in
                 try await infer(request, context: context)
@@ -78,9 +72,10 @@ extension ModelServerRoutes {
     }
 
     /// The protocol's model metadata: name, versions, platform, inputs and outputs (dimensions of
-    /// any size as -1). A model still loading has no signature yet: its inputs and outputs are
-    /// empty.
-    static func metadata(of model: ServedModel) -> JSONValue {
+    /// any size as -1). `.unavailable` for a model that is not ready (it may have no signature
+    /// yet).
+    static func metadata(of model: ServedModel) throws(DMSError) -> JSONValue {
+        guard let ready = model.readyModel else { throw DMSError(.unavailable, "model '\(model.name)' is not ready") }
         func tensors(_ specs: [ModelSignature.TensorSpec]) -> JSONValue {
             .array(specs.map { spec in
                 .object([
@@ -89,11 +84,11 @@ extension ModelServerRoutes {
                 ])
             })
         }
-        let signature = model.signature
+        let signature = ready.artifacts.signature
         return .object([
             ("name", .string(model.name)), ("versions", .array([.string("1")])),
-            ("platform", .string(platform(engineName: model.readyModel?.engineName))),
-            ("inputs", tensors(signature?.inputs ?? [])), ("outputs", tensors(signature?.outputs ?? [])),
+            ("platform", .string(platform(engineName: ready.engineName))),
+            ("inputs", tensors(signature.inputs)), ("outputs", tensors(signature.outputs)),
         ])
     }
 
@@ -138,26 +133,24 @@ extension ModelServerRoutes {
     }
 
     private func infer(_ request: Request, context: ModelServerRequestContext) async throws -> Response {
-        guard let name = context.parameters.get("model") else { throw HTTPError(.notFound) }
+        // An unknown model or version is not counted: the metrics' labels stay the models served.
+        let model = try model(context)
         let started = ContinuousClock.now
         do {
-            let response = try await runInference(request, modelName: name, context: context)
-            record(.success, modelName: name, since: started)
+            let response = try await runInference(request, model: model, context: context)
+            record(.success, modelName: model.name, since: started)
             return response
         } catch let error as DMSError {
-            record(ModelMetrics.Outcome(error), modelName: name, since: started)
-            return Self.openInferenceError(WireError(error))
-        } catch let error as HTTPError {
-            record(.error, modelName: name, since: started)
-            return Self.openInferenceError(WireError(error))
+            record(ModelMetrics.Outcome(error), modelName: model.name, since: started)
+            throw error
         } catch {
-            record(.error, modelName: name, since: started)
+            record(.error, modelName: model.name, since: started)
             throw error
         }
     }
 
-    private func runInference(_ request: Request, modelName name: String, context: ModelServerRequestContext) async throws -> Response {
-        _ = try model(context)
+    private func runInference(_ request: Request, model: ServedModel, context: ModelServerRequestContext) async throws -> Response {
+        let name = model.name
         let deadline = try Self.deadline(request.headers[Self.timeoutHeader])
         try await registry.waitForAdmission(modelName: name, deadline: deadline)
         let body = try await request.collectBody(upTo: configuration.maxBodyBytes)
@@ -165,12 +158,14 @@ extension ModelServerRoutes {
         let message = try await BlockingWork.run(isHeavy: body.readableBytes >= BlockingWork.thresholdBytes) { () throws(DMSError) in
             try OpenInferenceHTTPRequest(body: Array(body.readableBytesView), headerLength: headerLength)
         }
-        let clientGone = await context.clientGoneCheck()
-        let outputs = try await registry.infer(modelName: name, request: message.request, deadline: deadline, clientGone: clientGone)
-        guard let signature = try registry.requireModel(named: name).signature else {
-            throw DMSError(.unavailable, "model '\(name)' is being unloaded")
+        // Unknown outputs are refused before the request takes a place in the queue.
+        if let requested = message.outputs, let signature = model.signature {
+            for output in requested where !signature.outputs.contains(where: { $0.name == output.name }) {
+                throw DMSError(.invalidInput, "unknown output '\(output.name)'; this model's outputs are \(signature.outputs.map { "'\($0.name)'" }.joined(separator: ", "))")
+            }
         }
-        let named = zip(signature.outputs, outputs).map { (name: $0.name, tensor: $1) }
+        let clientGone = await context.clientGoneCheck()
+        let named = try await registry.infer(modelName: name, request: message.request, deadline: deadline, clientGone: clientGone)
         var selected: [(name: String, tensor: Tensor, binary: Bool)] = []
         if let requested = message.outputs {
             for output in requested {
@@ -182,7 +177,12 @@ extension ModelServerRoutes {
         } else {
             selected = named.map { ($0.name, $0.tensor, message.binaryOutputs) }
         }
-        let encoded = OpenInferenceHTTPResponse(modelName: name, modelVersion: "1", id: message.id, outputs: selected)
+        // Writing many output values as JSON takes milliseconds: off the cooperative pool.
+        let outputs = selected
+        let outputBytes = outputs.reduce(0) { $0 + $1.tensor.bytes.count }
+        let encoded = try await BlockingWork.run(isHeavy: outputBytes >= BlockingWork.thresholdBytes) {
+            OpenInferenceHTTPResponse(modelName: name, modelVersion: "1", id: message.id, outputs: outputs)
+        }
         var headers: HTTPFields = [.contentLength: String(encoded.body.count)]
         if let headerLength = encoded.headerLength {
             headers[.contentType] = "application/octet-stream"
@@ -195,20 +195,4 @@ extension ModelServerRoutes {
 
     /// The binary tensor data extension's header: the length of the JSON part of a body.
     static let inferenceHeaderLength = HTTPField.Name("Inference-Header-Content-Length")!
-
-    /// Runs `body` and answers a domain error in the protocol's form.
-    private func openInference(_ body: () throws(DMSError) -> Response) throws -> Response {
-        do {
-            return try body()
-        } catch {
-            return Self.openInferenceError(WireError(error))
-        }
-    }
-
-    /// `{"error": "…"}` with the status the seed API gives the same error.
-    static func openInferenceError(_ error: WireError) -> Response {
-        var response = Response.json(.object([("error", .string(error.message))]), status: error.status)
-        for field in error.headers { response.headers.append(field) }
-        return response
-    }
 }

@@ -51,12 +51,18 @@ public struct WireError: HTTPResponseError, Sendable {
         }
     }
 
+    /// The error's response. Under `/v2` (the Open Inference Protocol) the body is the
+    /// protocol's `{"error": "…"}`, which its clients (tritonclient) read, with the same status.
     public func response(from request: Request, context: some RequestContext) throws -> Response {
-        let body = JSONValue.object([
-            ("code", .number(Double(status.code))),
-            ("type", .string(type)),
-            ("message", .string(message)),
-        ])
+        let path = request.uri.path
+        let body: JSONValue =
+            path == "/v2" || path.hasPrefix("/v2/")
+            ? .object([("error", .string(message))])
+            : .object([
+                ("code", .number(Double(status.code))),
+                ("type", .string(type)),
+                ("message", .string(message)),
+            ])
         var response = Response.json(body, status: status)
         for field in headers { response.headers.append(field) }
         return response

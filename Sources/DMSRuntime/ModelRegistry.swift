@@ -150,11 +150,11 @@ public final class ModelRegistry: Sendable {
         try await requireModel(named: modelName).predict(request, deadline: deadline, clientGone: clientGone)
     }
 
-    /// Answers a request in tensors (the Open Inference Protocol's) with the model's outputs in
-    /// signature order; see `ServedModel.infer`.
+    /// Answers a request in tensors (the Open Inference Protocol's) with the model's outputs and
+    /// their names, in signature order; see `ServedModel.infer`.
     public func infer(
         modelName: String, request: InferenceRequest, deadline: ContinuousClock.Instant? = nil, clientGone: (@Sendable () -> Bool)? = nil
-    ) async throws(DMSError) -> [Tensor] {
+    ) async throws(DMSError) -> [(name: String, tensor: Tensor)] {
         try await requireModel(named: modelName).infer(request, deadline: deadline, clientGone: clientGone)
     }
 

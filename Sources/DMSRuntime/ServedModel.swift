@@ -126,16 +126,18 @@ public final class ServedModel: Sendable {
         return response
     }
 
-    /// Answers a request in tensors (the Open Inference Protocol's): the model's outputs, one
-    /// per signature output, in signature order, from the same workers, queue and batches as
+    /// Answers a request in tensors (the Open Inference Protocol's): the model's outputs with
+    /// their signature names, in signature order, from the same workers, queue and batches as
     /// `predict`. Inputs are found by their signature names (or `input0`, `input1`, …) and are
     /// either all tensors, which go to the engine as they are once checked against the
     /// signature, or all `BYTES`, one item each, which the model's service prepares as it does
     /// `/predict`'s uploads (an encoded image is decoded and resized). The service's response
-    /// step is skipped: clients of this protocol want the tensors.
+    /// step is skipped: clients of this protocol want the tensors. As Triton does, a request of
+    /// more rows than the model's `maxBatchSize` is refused: engines keep memory per batch size
+    /// they have run, so sizes beyond the ones prepared must not be the client's choice.
     func infer(
         _ request: InferenceRequest, deadline: ContinuousClock.Instant?, clientGone: (@Sendable () -> Bool)?
-    ) async throws(DMSError) -> [Tensor] {
+    ) async throws(DMSError) -> [(name: String, tensor: Tensor)] {
         let loaded = try requireReady()
         guard !loaded.pipeline.service.runsModelItself else {
             throw DMSError(.unsupported, "model '\(name)' is run by its Python service's own _inference, which answers on POST /\(name)/predict only")
@@ -146,6 +148,10 @@ public final class ServedModel: Sendable {
         if let tensors = Self.tensors(of: ordered) {
             inputs = PreparedInputs(tensors: tensors)
             try signature.validate(inputs: inputs)
+            let maxBatchSize = loaded.scheduler.settings.maxBatchSize
+            if signature.batchesAcrossRequests, inputs.rowCount > maxBatchSize {
+                throw DMSError(.invalidInput, "a batch of \(inputs.rowCount) rows is more than model '\(name)' takes in one request (max_batch_size \(maxBatchSize))")
+            }
         } else {
             let parts = try Self.serviceParts(of: ordered, signature: signature)
             let prediction = PredictionRequest(parts: parts)
@@ -154,7 +160,8 @@ public final class ServedModel: Sendable {
             inputs = try await loaded.pipeline.prepare(prediction)
             metrics.preprocessDuration.record(clock.now - started)
         }
-        return try await run(inputs, scheduler: loaded.scheduler, deadline: deadline, clientGone: clientGone)
+        let outputs = try await run(inputs, scheduler: loaded.scheduler, deadline: deadline, clientGone: clientGone)
+        return zip(signature.outputs, outputs).map { (name: $0.name, tensor: $1) }
     }
 
     /// Runs prepared inputs on the model's workers. A request that reaches workers being

@@ -64,8 +64,11 @@ struct OpenInferenceMessageTests {
         (#"{"inputs": [{"name": "x", "shape": [1], "datatype": "FP32"}]}"#, "neither 'data' nor a binary_data_size"),
         (#"{"inputs": [{"shape": [1], "datatype": "FP32", "data": [1]}]}"#, "has no string 'name'"),
         (#"{"inputs": [{"name": "x", "shape": [1], "datatype": "FP32", "data": [1]}], "parameters": {"binary_data_output": 1}}"#, "must be true or false"),
-        (#"{"inputs": [{"name": "x", "shape": [99999999, 99999999], "datatype": "FP32", "data": [1]}]}"#, "more elements than the limit"),
+        (#"{"inputs": [{"name": "x", "shape": [9999999999, 9999999999], "datatype": "FP32", "data": [1]}]}"#, "more elements than the limit"),
         (#"{"inputs": [{"name": "x", "shape": [1], "datatype": "FP32", "data": [1]}], "outputs": [{"nom": "y"}]}"#, "outputs[0] must be an object with a string 'name'"),
+        (#"{"inputs": [{"name": "x", "shape": [10000000], "datatype": "FP32", "data": [1]}]}"#, "got 1 values; expected 10000000"),
+        (#"{"inputs": [{"name": "x", "shape": [1], "datatype": "FP32", "data": [1]}], "outputs": [{"name": "y", "parameters": {"classification": 3}}]}"#, "classification extension is not supported"),
+        (#"{"inputs": [{"name": "x", "shape": [1], "datatype": "FP32", "parameters": {"shared_memory_region": "r"}}]}"#, "shared memory extensions are not supported"),
     ])
     func malformedRequestsSayWhatIsWrong(json: String, fragment: String) {
         let text = message { () throws(DMSError) in try request(json) }
@@ -81,6 +84,8 @@ struct OpenInferenceMessageTests {
         let bytes = #"{"inputs": [{"name": "b", "shape": [1], "datatype": "BYTES", "parameters": {"binary_data_size": 6}}]}"#
         #expect(message { () throws(DMSError) in try request(bytes, binary: [9, 0, 0, 0, 1, 2], headerLength: true) }.contains("claims 9 bytes"))
         #expect(message { () throws(DMSError) in try OpenInferenceHTTPRequest(body: Array("{}".utf8), headerLength: "7") }.contains("at most the body's 2"))
+        let bool = #"{"inputs": [{"name": "b", "shape": [2], "datatype": "BOOL", "parameters": {"binary_data_size": 2}}]}"#
+        #expect(message { () throws(DMSError) in try request(bool, binary: [1, 7], headerLength: true) }.contains("BOOL element 1 is the byte 7"))
     }
 
     @Test func responsesPutBinaryOutputsAfterTheHeader() throws {

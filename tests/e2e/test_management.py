@@ -262,9 +262,13 @@ def test_tokens(start_server, tmp_path):
     assert_error(predict_digit(server, "digits", headers={"Authorization": f"Bearer {management_token}"}), 403, "Forbidden")
     assert predict_digit(server, "digits", headers=inference).status_code == 200
     assert requests.get(f"{server.url}/ping", headers=inference, timeout=10).status_code == 200
-    # Kubernetes' probes need no token.
-    assert requests.get(f"{server.url}/health/live", timeout=10).status_code == 200
-    assert requests.get(f"{server.url}/health/ready", timeout=10).status_code == 200
+    # Kubernetes' probes need no token, with or without a trailing slash; the rest of v2 does,
+    # answered in the protocol's error shape.
+    for probe in ("/health/live", "/health/ready", "/v2/health/live", "/v2/health/ready", "/v2/health/ready/"):
+        assert requests.get(f"{server.url}{probe}", timeout=10).status_code == 200, probe
+    unauthorized = requests.get(f"{server.url}/v2/models/digits", timeout=10)
+    assert unauthorized.status_code == 401 and set(unauthorized.json()) == {"error"}
+    assert requests.get(f"{server.url}/v2/models/digits", headers=inference, timeout=10).status_code == 200
     server.stop()
     for text in (log.read_text(), server.output):
         assert management_token not in text and inference_token not in text

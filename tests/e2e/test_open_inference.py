@@ -188,7 +188,10 @@ def test_plain_http_errors_and_paths(server):
     assert not_ready.status_code == 404 and "nope" in not_ready.json()["error"]
     for path in ("/v2/", "/v2/health/ready/", "/v2/models/simple/", "/v2/models/simple/versions/1/ready/"):
         assert requests.get(f"{server.url}{path}", timeout=10).status_code == 200, path
-    assert requests.get(f"{server.url}/v2/models/simple/infer", timeout=10).status_code == 405
+    wrong_method = requests.get(f"{server.url}/v2/models/simple/infer", timeout=10)
+    assert wrong_method.status_code == 405 and set(wrong_method.json()) == {"error"}
+    unknown_path = requests.get(f"{server.url}/v2/repository/index", timeout=10)
+    assert unknown_path.status_code == 404 and set(unknown_path.json()) == {"error"}
 
     both = {"inputs": [
         {"name": "INPUT0", "shape": [1, 16], "datatype": "INT32", "data": [list(range(16))]},
@@ -197,6 +200,27 @@ def test_plain_http_errors_and_paths(server):
     answer = requests.post(f"{server.url}/v2/models/simple/versions/1/infer", json=both, timeout=30)
     assert answer.status_code == 200 and answer.headers["content-type"] == "application/json"
     assert answer.json()["outputs"][0] == {"name": "OUTPUT0", "datatype": "INT32", "shape": [1, 16], "data": [i + 1 for i in range(16)]}
+
+
+def test_more_rows_than_max_batch_size_are_refused(client):
+    """As Triton does: the engines keep memory per batch size they have run."""
+    a = np.zeros((9, 16), dtype=np.int32)
+    inputs = [triton.InferInput("INPUT0", [9, 16], "INT32"), triton.InferInput("INPUT1", [9, 16], "INT32")]
+    for tensor in inputs:
+        tensor.set_data_from_numpy(a)
+    with pytest.raises(InferenceServerException) as refused:
+        client.infer("simple", inputs)
+    assert refused.value.status() == "400" and "max_batch_size 8" in refused.value.message()
+
+
+def test_unsupported_extensions_are_refused_not_ignored(client):
+    _, _, inputs = simple_inputs(True)
+    with pytest.raises(InferenceServerException) as classification:
+        client.infer("simple", inputs, outputs=[triton.InferRequestedOutput("OUTPUT0", class_count=3)])
+    assert classification.value.status() == "400" and "classification" in classification.value.message()
+    with pytest.raises(InferenceServerException) as unknown:
+        client.infer("simple", inputs, outputs=[triton.InferRequestedOutput("OUTPUT9")])
+    assert unknown.value.status() == "400" and "unknown output 'OUTPUT9'" in unknown.value.message()
 
 
 def test_inference_counts_in_the_models_metrics(server, client):
