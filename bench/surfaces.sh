@@ -69,21 +69,4 @@ for round in $(seq "$ROUNDS"); do
     finish "$label" "$PID"
 done
 
-"$PY" - "$RUN" "$ROUNDS" "$CONCURRENCY" <<'PY'
-import json, statistics, sys
-run, rounds, concurrency = sys.argv[1], int(sys.argv[2]), sys.argv[3].split()
-def summary(side, r, c):
-    lines = [l for l in open(f"{run}/{side}-r{r}-c{c}.wrk.txt") if l.startswith('{"requests"')]
-    return json.loads(lines[-1])
-print(f"{'c':>3} {'surface':>8} {'req/s':>9} {'p50 ms':>8} {'p99 ms':>8}   (median of {rounds} rounds)")
-for c in concurrency:
-    medians = {}
-    for side in ("predict", "v2"):
-        runs = [summary(side, r, c) for r in range(1, rounds + 1)]
-        bad = sum(s["errors"] for s in runs) + sum(n for s in runs for code, n in (s["status"] or {}).items() if not code.startswith("2"))
-        medians[side] = {k: statistics.median(s[k] for s in runs) for k in ("requests_per_s", "p50_ms", "p99_ms")}
-        m = medians[side]
-        print(f"{c:>3} {side:>8} {m['requests_per_s']:>9.1f} {m['p50_ms']:>8.3f} {m['p99_ms']:>8.3f}" + (f"   {bad} failed" if bad else ""))
-    a, b = medians["predict"], medians["v2"]
-    print(f"{c:>3} {'v2/pred':>8} {100 * (b['requests_per_s'] / a['requests_per_s'] - 1):>+8.1f}% {100 * (b['p50_ms'] / a['p50_ms'] - 1):>+7.1f}% {100 * (b['p99_ms'] / a['p99_ms'] - 1):>+7.1f}%")
-PY
+"$PY" "$ROOT/bench/compare_report.py" "$RUN" "$ROUNDS" "$CONCURRENCY" predict v2

@@ -13,14 +13,6 @@
 local dir = debug.getinfo(1, "S").source:match("^@(.*/)") or "./"
 local summary = dofile(dir .. "summary.lua")
 
-local function read_file(path)
-   local file, err = io.open(path, "rb")
-   if not file then error("infer.lua: cannot read image: " .. tostring(err)) end
-   local data = file:read("*a")
-   file:close()
-   return data
-end
-
 local function little_endian_u32(n)
    return string.char(n % 256, math.floor(n / 256) % 256, math.floor(n / 65536) % 256, math.floor(n / 16777216) % 256)
 end
@@ -35,7 +27,7 @@ function init(args)
       error("infer.lua: give the image path after `--` or in BENCH_IMAGE")
    end
    local input = args[2] or os.getenv("BENCH_INPUT") or "input0"
-   local content = read_file(image)
+   local content = summary.read_file(image, "infer.lua")
    local header = string.format(
       '{"inputs":[{"name":"%s","shape":[1],"datatype":"BYTES","parameters":{"binary_data_size":%d}}]}',
       input, #content + 4)

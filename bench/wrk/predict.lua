@@ -13,14 +13,6 @@
 local dir = debug.getinfo(1, "S").source:match("^@(.*/)") or "./"
 local summary = dofile(dir .. "summary.lua")
 
-local function read_file(path)
-   local file, err = io.open(path, "rb")
-   if not file then error("predict.lua: cannot read image: " .. tostring(err)) end
-   local data = file:read("*a")
-   file:close()
-   return data
-end
-
 local function multipart(field, path, content)
    local filename = path:match("([^/]+)$")
    local content_type = path:lower():match("%.png$") and "image/png" or "image/jpeg"
@@ -48,7 +40,7 @@ function init(args)
    end
    deadline_ms = tonumber(args[2] or os.getenv("BENCH_DEADLINE_MS") or "0") or 0
    local field = args[3] or os.getenv("BENCH_FIELD") or "data"
-   local body, content_type = multipart(field, image, read_file(image))
+   local body, content_type = multipart(field, image, summary.read_file(image, "predict.lua"))
    wrk.method = "POST"
    wrk.body = body
    wrk.headers["Content-Type"] = content_type

@@ -1,5 +1,6 @@
--- Shared by bench/wrk/predict.lua and bench/wrk/ping.lua (loaded with dofile): per-thread status
--- counters and the one-line JSON summary that bench/run.sh reads from wrk's output.
+-- Shared by bench/wrk/predict.lua, infer.lua and ping.lua (loaded with dofile): per-thread status
+-- counters and the one-line JSON summary that bench/run.sh reads from wrk's output, and reading
+-- the file a script sends.
 --
 -- Every wrk thread runs the script in a Lua state of its own; response() counts statuses into
 -- that state's `counts`, and done() (main state) sums them through the thread objects that
@@ -11,6 +12,15 @@ local threads = {}
 
 -- Per-thread state (a global, so thread:get("counts") can copy it).
 counts = { ["2xx"] = 0, ["503"] = 0, ["504"] = 0, ["5xx_other"] = 0, other = 0 }
+
+-- The bytes of the file at `path`; `who` names the script in the error.
+function summary.read_file(path, who)
+   local file, err = io.open(path, "rb")
+   if not file then error(who .. ": cannot read " .. path .. ": " .. tostring(err)) end
+   local data = file:read("*a")
+   file:close()
+   return data
+end
 
 function summary.setup(thread)
    table.insert(threads, thread)
