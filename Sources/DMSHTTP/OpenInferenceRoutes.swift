@@ -14,7 +14,7 @@ import Hummingbird
 /// every path under `/v2`). Readiness that is false is 503, as `/health/ready`.
 extension ModelServerRoutes {
     /// The protocol extensions implemented, as `GET /v2` lists them.
-    static let openInferenceExtensions = ["binary_tensor_data", "model_configuration"]
+    static let openInferenceExtensions = ["binary_tensor_data", "model_configuration", "statistics"]
 
     /// The paths and methods of the protocol, for the 405 answers.
     static let openInferenceEndpoints: [MethodNotAllowedMiddleware<ModelServerRequestContext>.Endpoint] = {
@@ -22,7 +22,7 @@ extension ModelServerRoutes {
             .init("/v2", .get), .init("/v2/health/live", .get), .init("/v2/health/ready", .get),
         ]
         for model in ["/v2/models/*", "/v2/models/*/versions/*"] {
-            endpoints += [.init(model, .get), .init("\(model)/ready", .get), .init("\(model)/config", .get), .init("\(model)/infer", .post)]
+            endpoints += [.init(model, .get), .init("\(model)/ready", .get), .init("\(model)/config", .get), .init("\(model)/stats", .get), .init("\(model)/infer", .post)]
         }
         return endpoints
     }()
@@ -42,6 +42,11 @@ extension ModelServerRoutes {
             let ready = registry.models.allSatisfy { $0.state == .ready }
             return Response.json(.object([("ready", .bool(ready))]), status: ready ? .ok : .serviceUnavailable)
         }
+        // The statistics extension, every ready model's (a model named "stats" is reached under
+        // /v2/models/stats/versions/1/… for the rest, as in Triton).
+        router.get("/v2/models/stats") { [self] _, _ in
+            Response.json(.object([("model_stats", .array(registry.models.compactMap { Self.statistics(of: $0) }))]))
+        }
         for prefix in ["/v2/models/:model", "/v2/models/:model/versions/:version"] {
             router.get(RouterPath(prefix)) { [self] _, context in
                 Response.json(try Self.metadata(of: try model(context)))
@@ -53,6 +58,11 @@ extension ModelServerRoutes {
             }
             router.get(RouterPath("\(prefix)/config")) { [self] _, context in
                 Response.json(try Self.configuration(of: try model(context)))
+            }
+            router.get(RouterPath("\(prefix)/stats")) { [self] _, context in
+                let model = try model(context)
+                guard let statistics = Self.statistics(of: model) else { throw DMSError(.unavailable, "model '\(model.name)' is not ready") }
+                return Response.json(.object([("model_stats", .array([statistics]))]))
             }
             router.post(RouterPath("\(prefix)/infer")) { [self] request, context in
                 try await infer(request, context: context)
@@ -114,6 +124,43 @@ extension ModelServerRoutes {
             ("name", .string(model.name)), ("platform", .string(platform(engineName: ready.engineName))),
             ("max_batch_size", .integer(Int64(maxBatchSize))),
             ("input", tensors(signature.inputs)), ("output", tensors(signature.outputs)),
+        ])
+    }
+
+    /// The statistics extension's entry of a ready model (nil otherwise), in Triton's shape:
+    /// `inference_count` (rows the engine ran), `execution_count` (engine calls),
+    /// `last_inference` (milliseconds since 1970, 0 before the first), `inference_stats` with
+    /// `success`, `fail`, `queue`, `compute_input` (writing inputs, decoding images),
+    /// `compute_infer` (the engine), `compute_output` (splitting outputs) as `{count, ns}` per
+    /// request, and `batch_stats` per batch size per engine call. Times run from when a request
+    /// joins the model's queue; `cache_hit` and `cache_miss` stay 0 (no response cache).
+    static func statistics(of model: ServedModel) -> JSONValue? {
+        guard let ready = model.readyModel else { return nil }
+        let statistics = ready.scheduler.statistics
+        let timings = statistics.timings
+        func step(_ step: ModelScheduler.Timings.Step) -> JSONValue {
+            let components = step.total.components
+            let nanoseconds = components.seconds * 1_000_000_000 + components.attoseconds / 1_000_000_000
+            return .object([("count", .integer(Int64(step.count))), ("ns", .integer(nanoseconds))])
+        }
+        let none = step(ModelScheduler.Timings.Step())
+        let lastInference = timings.lastInference.map { Int64(($0.timeIntervalSince1970 * 1000).rounded()) } ?? 0
+        return .object([
+            ("name", .string(model.name)), ("version", "1"),
+            ("last_inference", .integer(lastInference)),
+            ("inference_count", .integer(Int64(statistics.batchSizes.reduce(0) { $0 + $1.key * $1.value }))),
+            ("execution_count", .integer(Int64(statistics.engineCalls))),
+            ("inference_stats", .object([
+                ("success", step(timings.success)), ("fail", step(timings.failure)), ("queue", step(timings.queue)),
+                ("compute_input", step(timings.call.input)), ("compute_infer", step(timings.call.infer)),
+                ("compute_output", step(timings.call.output)), ("cache_hit", none), ("cache_miss", none),
+            ])),
+            ("batch_stats", .array(timings.byBatchSize.sorted { $0.key < $1.key }.map { size, call in
+                .object([
+                    ("batch_size", .integer(Int64(size))), ("compute_input", step(call.input)),
+                    ("compute_infer", step(call.infer)), ("compute_output", step(call.output)),
+                ])
+            })),
         ])
     }
 

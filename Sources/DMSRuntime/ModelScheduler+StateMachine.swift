@@ -1,4 +1,5 @@
 import DMSCore
+import Foundation
 
 extension ModelScheduler {
     /// Every decision of the scheduler, as a value: which requests are admitted, which wait,
@@ -94,6 +95,7 @@ extension ModelScheduler {
             counters.expired += counts.expired - minus.expired
             counters.cancelled += counts.cancelled - minus.cancelled
             counters.failed += counts.failed - minus.failed
+            counters.timings.add(counts.timings, minus: minus.timings)
         }
 
         /// The counters, with `queued` filled in.
@@ -194,14 +196,33 @@ extension ModelScheduler {
         /// The engine call for `batch` ended; `succeeded` tells, per request, whether it got
         /// outputs. Returns the requests to answer from the call (those not answered early)
         /// and the worker's load for its next `nextWork`.
-        mutating func finished(_ batch: [ID], succeeded: [ID: Bool]) -> (answer: [ID], load: WorkerLoad) {
+        mutating func finished(_ batch: [ID], succeeded: [ID: Bool], timing: BatchTiming? = nil) -> (answer: [ID], load: WorkerLoad) {
             counters.running -= batch.count
             var answer: [ID] = []
             for id in batch where running.remove(id) != nil {
                 answer.append(id)
                 if succeeded[id] == true { counters.requests += 1 } else { counters.failed += 1 }
+                if let timing, let arrival = timing.arrivals[id] {
+                    counters.timings.record(timing, arrival: arrival, succeeded: succeeded[id] == true)
+                }
+            }
+            if let timing, timing.engineStart != nil {
+                counters.timings.recordCall(timing)
             }
             return (answer, queue.isEmpty ? .idle : .busy)
+        }
+
+        /// When the requests of one engine call arrived and when its steps happened.
+        struct BatchTiming: Sendable {
+            var arrivals: [ID: ContinuousClock.Instant]
+            /// When a worker took the batch from the queue.
+            var taken: ContinuousClock.Instant
+            /// When the engine call started and ended: nil when no input could be written.
+            var engineStart: ContinuousClock.Instant?
+            var engineEnd: ContinuousClock.Instant?
+            /// When every request's outputs were ready.
+            var end: ContinuousClock.Instant
+            var rows: Int
         }
 
         /// The model stops: no request is admitted any more, the workers finish the queue and
@@ -265,5 +286,56 @@ extension ModelScheduler {
             }
             return dropped
         }
+    }
+}
+
+extension ModelScheduler.Timings {
+    /// Counts one request of an engine call.
+    mutating func record<ID>(_ timing: ModelScheduler.StateMachine<ID>.BatchTiming, arrival: ContinuousClock.Instant, succeeded: Bool) {
+        if succeeded { success.add(timing.end - arrival) } else { failure.add(timing.end - arrival) }
+        queue.add(timing.taken - arrival)
+        guard let engineStart = timing.engineStart else { return }
+        let engineEnd = timing.engineEnd ?? timing.end
+        call.input.add(engineStart - timing.taken)
+        call.infer.add(engineEnd - engineStart)
+        call.output.add(timing.end - engineEnd)
+    }
+
+    /// Counts one engine call under its batch size.
+    mutating func recordCall<ID>(_ timing: ModelScheduler.StateMachine<ID>.BatchTiming) {
+        guard let engineStart = timing.engineStart else { return }
+        let engineEnd = timing.engineEnd ?? timing.end
+        byBatchSize[timing.rows, default: Call()].input.add(engineStart - timing.taken)
+        byBatchSize[timing.rows, default: Call()].infer.add(engineEnd - engineStart)
+        byBatchSize[timing.rows, default: Call()].output.add(timing.end - engineEnd)
+        lastInference = Date()
+    }
+
+    /// Adds the times of `counts` beyond those of `minus` (see `StateMachine.carryOver`).
+    mutating func add(_ counts: Self, minus: Self) {
+        func difference(_ a: Step, _ b: Step) -> Step {
+            var step = Step()
+            step.count = a.count - b.count
+            step.total = a.total - b.total
+            return step
+        }
+        func merge(_ into: inout Step, _ a: Step, _ b: Step) {
+            let extra = difference(a, b)
+            into.count += extra.count
+            into.total += extra.total
+        }
+        func mergeCall(_ into: inout Call, _ a: Call, _ b: Call) {
+            merge(&into.input, a.input, b.input)
+            merge(&into.infer, a.infer, b.infer)
+            merge(&into.output, a.output, b.output)
+        }
+        merge(&success, counts.success, minus.success)
+        merge(&failure, counts.failure, minus.failure)
+        merge(&queue, counts.queue, minus.queue)
+        mergeCall(&call, counts.call, minus.call)
+        for (size, calls) in counts.byBatchSize {
+            mergeCall(&byBatchSize[size, default: Call()], calls, minus.byBatchSize[size] ?? Call())
+        }
+        if let last = counts.lastInference, lastInference.map({ $0 < last }) ?? true { lastInference = last }
     }
 }

@@ -76,6 +76,54 @@ public final class ModelScheduler: @unchecked Sendable {
         public var cancelled = 0
         /// Requests whose inputs or engine call failed.
         public var failed = 0
+        /// Where the time of the requests a worker ran went (the Open Inference Protocol's
+        /// statistics extension reports it).
+        public var timings = Timings()
+
+        public init() {}
+    }
+
+    /// Cumulative times of the requests workers have run, each counted once per request (a
+    /// batch's engine time counts for every request in it, as Triton counts it), and per batch
+    /// size once per engine call.
+    public struct Timings: Sendable, Equatable {
+        /// Times of one step.
+        public struct Step: Sendable, Equatable {
+            public var count = 0
+            public var total = Duration.zero
+
+            public init() {}
+
+            mutating func add(_ duration: Duration) {
+                count += 1
+                total += duration
+            }
+        }
+
+        /// An engine call's steps.
+        public struct Call: Sendable, Equatable {
+            /// Writing the inputs into the batch (decoding images).
+            public var input = Step()
+            /// The engine call.
+            public var infer = Step()
+            /// Splitting the outputs per request.
+            public var output = Step()
+
+            public init() {}
+        }
+
+        /// Requests answered with outputs: from joining the queue to the answer.
+        public var success = Step()
+        /// Requests whose inputs or engine call failed: from joining the queue to the answer.
+        public var failure = Step()
+        /// Waiting in the queue.
+        public var queue = Step()
+        /// The engine call's steps, per request.
+        public var call = Call()
+        /// The engine call's steps, per batch size (rows), per engine call.
+        public var byBatchSize: [Int: Call] = [:]
+        /// When the last engine call ended; nil before the first.
+        public var lastInference: Date?
 
         public init() {}
     }
@@ -410,16 +458,25 @@ public final class ModelScheduler: @unchecked Sendable {
             for request in batch { metrics.queueDuration.record(taken - request.arrival) }
         }
         var engineStart: ContinuousClock.Instant?
-        let outcomes = PredictionPipeline.run(batch.map(\.inputs), on: predictor) { rows in
-            condition.withLock { state.engineCallStarted(rows: rows) }
-            engineStart = .now
-            metrics?.batchSize.record(rows)
-        }
-        if let metrics, let engineStart { metrics.inferenceDuration.record(.now - engineStart) }
+        var engineEnd: ContinuousClock.Instant?
+        var rows = 0
+        let outcomes = PredictionPipeline.run(
+            batch.map(\.inputs), on: predictor,
+            engineCallStarting: { batchRows in
+                condition.withLock { state.engineCallStarted(rows: batchRows) }
+                engineStart = .now
+                rows = batchRows
+                metrics?.batchSize.record(batchRows)
+            },
+            engineCallEnded: { engineEnd = .now })
+        if let metrics, let engineStart { metrics.inferenceDuration.record((engineEnd ?? .now) - engineStart) }
         let results = Dictionary(uniqueKeysWithValues: zip(batch.map(\.id), outcomes))
+        let timing = StateMachine<UInt64>.BatchTiming(
+            arrivals: Dictionary(uniqueKeysWithValues: batch.map { ($0.id, $0.arrival) }), taken: taken,
+            engineStart: engineStart, engineEnd: engineEnd, end: .now, rows: rows)
         let (answers, load) = condition.withLock {
             let ids = batch.map(\.id)
-            let (answer, load) = state.finished(ids, succeeded: results.mapValues { if case .success = $0 { true } else { false } })
+            let (answer, load) = state.finished(ids, succeeded: results.mapValues { if case .success = $0 { true } else { false } }, timing: timing)
             return (answer.compactMap { id in jobs.removeValue(forKey: id).map { ($0, results[id]) } }, load)
         }
         for (job, result) in answers {

@@ -38,9 +38,10 @@ public struct PredictionPipeline: Sendable {
     /// returns each request's share of the outputs, or its error, in the order given. A request
     /// whose inputs cannot be written (an image that turns out damaged) fails alone; an engine
     /// error fails every request of the call. `engineCallStarting` is told the batch's rows just
-    /// before the engine runs.
+    /// before the engine runs, `engineCallEnded` right after it returns.
     public static func run(
-        _ batch: [PreparedInputs], on predictor: any ModelPredictor, engineCallStarting: (_ rows: Int) -> Void = { _ in }
+        _ batch: [PreparedInputs], on predictor: any ModelPredictor, engineCallStarting: (_ rows: Int) -> Void = { _ in },
+        engineCallEnded: () -> Void = {}
     ) -> [Result<[Tensor], DMSError>] {
         var results = [Result<[Tensor], DMSError>](repeating: .failure(DMSError(.internalError, "no result for a request")), count: batch.count)
         let (assembled, failures) = InputBatch.assemble(batch)
@@ -48,7 +49,9 @@ public struct PredictionPipeline: Sendable {
         guard let assembled else { return results }
         engineCallStarting(assembled.rowCount)
         do throws(DMSError) {
-            let shares = try assembled.split(try predictor.predict(assembled.tensors))
+            let outputs = try predictor.predict(assembled.tensors)
+            engineCallEnded()
+            let shares = try assembled.split(outputs)
             for (member, share) in zip(assembled.members, shares) { results[member.index] = .success(share) }
         } catch {
             for member in assembled.members { results[member.index] = .failure(error) }

@@ -118,6 +118,14 @@ struct ModelSchedulerTests {
         #expect(try await queued[2].value == doubled(4))
         #expect(predictor.calls.withLock { $0 } == [[100], [1, 2, 3, 4]])
         #expect(scheduler.statistics.batchSizes == [1: 1, 4: 1])
+        // Times per request (4 requests: the blocker and the 3 queued behind it) and per engine
+        // call of each batch size; the queued ones waited while the blocker held the worker.
+        let timings = scheduler.statistics.timings
+        #expect(timings.success.count == 4 && timings.failure.count == 0 && timings.queue.count == 4)
+        #expect(timings.call.infer.count == 4 && timings.call.input.count == 4 && timings.call.output.count == 4)
+        #expect(timings.byBatchSize.mapValues(\.infer.count) == [1: 1, 4: 1])
+        #expect(timings.queue.total > .zero && timings.success.total >= timings.queue.total + timings.call.infer.total)
+        #expect(timings.lastInference.map { abs($0.timeIntervalSinceNow) < 60 } == true)
         await scheduler.shutdown()
     }
 

@@ -6,6 +6,7 @@ Models: Triton's `simple` example made as an ONNX file (two INT32 [-1, 16] input
 difference), and the MXNet digits classifier, fed a ready FP32 tensor or an encoded PNG (BYTES)."""
 
 import json
+import time
 
 import numpy as np
 import onnx
@@ -62,7 +63,7 @@ def test_health_and_metadata(client):
     assert client.is_server_ready()
     metadata = client.get_server_metadata()
     assert metadata["name"] == "deep-model-server"
-    assert metadata["extensions"] == ["binary_tensor_data", "model_configuration"]
+    assert metadata["extensions"] == ["binary_tensor_data", "model_configuration", "statistics"]
     assert client.is_model_ready("simple")
     assert client.is_model_ready("simple", model_version="1")
     simple = client.get_model_metadata("simple")
@@ -221,6 +222,34 @@ def test_unsupported_extensions_are_refused_not_ignored(client):
     with pytest.raises(InferenceServerException) as unknown:
         client.infer("simple", inputs, outputs=[triton.InferRequestedOutput("OUTPUT9")])
     assert unknown.value.status() == "400" and "unknown output 'OUTPUT9'" in unknown.value.message()
+
+
+def test_statistics_count_known_traffic(client):
+    """The statistics extension in Triton's shape: three single-row requests, one at a time, are
+    three engine calls of batch size 1, each with its queue and engine time."""
+    def simple_stats():
+        (entry,) = client.get_inference_statistics("simple")["model_stats"]
+        return entry
+
+    before = simple_stats()
+    _, _, inputs = simple_inputs(True)
+    started_ms = time.time() * 1000
+    for _ in range(3):
+        client.infer("simple", inputs)
+    after = simple_stats()
+
+    assert (after["name"], after["version"]) == ("simple", "1")
+    assert after["execution_count"] - before["execution_count"] == 3
+    assert after["inference_count"] - before["inference_count"] == 3
+    for step in ("success", "queue", "compute_input", "compute_infer", "compute_output"):
+        assert after["inference_stats"][step]["count"] - before["inference_stats"][step]["count"] == 3, step
+    assert after["inference_stats"]["compute_infer"]["ns"] > before["inference_stats"]["compute_infer"]["ns"]
+    assert after["inference_stats"]["fail"] == before["inference_stats"]["fail"]
+    size_one = lambda entry: next(b for b in entry["batch_stats"] if b["batch_size"] == 1)["compute_infer"]["count"]  # noqa: E731
+    assert size_one(after) - (size_one(before) if before["batch_stats"] else 0) == 3
+    assert started_ms - 1000 <= after["last_inference"] <= time.time() * 1000 + 1000
+    everything = client.get_inference_statistics()["model_stats"]
+    assert sorted(entry["name"] for entry in everything) == ["digits", "simple"]
 
 
 def test_inference_counts_in_the_models_metrics(server, client):

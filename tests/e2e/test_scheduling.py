@@ -123,6 +123,8 @@ def predict(server, image, headers=None, session=None):
 class Call(threading.Thread):
     """One prediction request in a thread of its own, with the times it was sent and answered."""
 
+    send = staticmethod(predict)
+
     def __init__(self, server, image, headers=None):
         super().__init__(daemon=True)
         self.server, self.image, self.headers = server, image, headers
@@ -132,7 +134,7 @@ class Call(threading.Thread):
     def run(self):
         self.sent = time.monotonic()
         try:
-            self.response = predict(self.server, self.image, self.headers)
+            self.response = self.send(self.server, self.image, self.headers)
         except Exception as error:  # reported by result()
             self.error = error
         self.answered = time.monotonic()
@@ -396,13 +398,7 @@ def infer_v2(server, image, headers=None):
 class InferCall(Call):
     """An Open Inference Protocol request in a thread of its own."""
 
-    def run(self):
-        self.sent = time.monotonic()
-        try:
-            self.response = infer_v2(self.server, self.image, self.headers)
-        except Exception as error:  # reported by result()
-            self.error = error
-        self.answered = time.monotonic()
+    send = staticmethod(infer_v2)
 
 
 def test_batches_form_across_the_seed_api_and_the_open_inference_protocol(models, serve):
