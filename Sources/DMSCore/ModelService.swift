@@ -111,20 +111,16 @@ public struct PredictionRequest: Sendable {
     /// (`input0`, `input1`, …) or its `data_name`. Unknown, duplicate or missing parts are
     /// `.invalidInput` errors that name what was expected.
     public func partsInSignatureOrder(_ signature: ModelSignature) throws(DMSError) -> [Part] {
-        var ordered: [Part?] = Array(repeating: nil, count: signature.inputs.count)
         let expected = signature.inputs.enumerated().map { "input\($0.offset) (or '\($0.element.name)')" }.joined(separator: ", ")
-        for part in parts {
-            guard let index = signature.inputIndex(forFieldName: part.name) else {
-                throw DMSError(.invalidInput, "unexpected field '\(part.name)'; this model takes \(expected)")
-            }
-            guard ordered[index] == nil else {
-                throw DMSError(.invalidInput, "input\(index) ('\(signature.inputs[index].name)') was sent more than once")
-            }
-            ordered[index] = part
+        switch signature.inSignatureOrder(parts, name: \.name) {
+        case .success(let ordered):
+            return ordered
+        case .failure(.unknown(let name)):
+            throw DMSError(.invalidInput, "unexpected field '\(name)'; this model takes \(expected)")
+        case .failure(.repeated(let index)):
+            throw DMSError(.invalidInput, "input\(index) ('\(signature.inputs[index].name)') was sent more than once")
+        case .failure(.missing(let index)):
+            throw DMSError(.invalidInput, "missing input\(index) ('\(signature.inputs[index].name)'); this model takes \(expected)")
         }
-        if let missing = ordered.firstIndex(where: { $0 == nil }) {
-            throw DMSError(.invalidInput, "missing input\(missing) ('\(signature.inputs[missing].name)'); this model takes \(expected)")
-        }
-        return ordered.compactMap { $0 }
     }
 }

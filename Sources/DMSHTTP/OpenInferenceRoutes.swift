@@ -88,10 +88,7 @@ extension ModelServerRoutes {
         guard let ready = model.readyModel else { throw DMSError(.unavailable, "model '\(model.name)' is not ready") }
         func tensors(_ specs: [ModelSignature.TensorSpec]) -> JSONValue {
             .array(specs.map { spec in
-                .object([
-                    ("name", .string(spec.name)), ("datatype", .string(spec.dataType.rawValue)),
-                    ("shape", .array(spec.shape.map { .integer(Int64($0 <= 0 ? -1 : $0)) })),
-                ])
+                .object([("name", .string(spec.name)), ("datatype", .string(spec.dataType.rawValue)), ("shape", dimensions(spec.shape))])
             })
         }
         let signature = ready.artifacts.signature
@@ -113,10 +110,9 @@ extension ModelServerRoutes {
         let maxBatchSize = signature.batchesAcrossRequests ? ready.scheduler.settings.maxBatchSize : 0
         func tensors(_ specs: [ModelSignature.TensorSpec]) -> JSONValue {
             .array(specs.map { spec in
-                let dims = maxBatchSize > 0 ? Array(spec.shape.dropFirst()) : spec.shape
-                return .object([
+                .object([
                     ("name", .string(spec.name)), ("data_type", .string(tritonDataType(spec.dataType))),
-                    ("dims", .array(dims.map { .integer(Int64($0 <= 0 ? -1 : $0)) })),
+                    ("dims", dimensions(maxBatchSize > 0 ? Array(spec.shape.dropFirst()) : spec.shape)),
                 ])
             })
         }
@@ -164,6 +160,12 @@ extension ModelServerRoutes {
         ])
     }
 
+    /// A signature's shape as the protocol writes it: a dimension of any size (0 or -1 in a
+    /// signature) as -1.
+    static func dimensions(_ shape: [Int]) -> JSONValue {
+        .array(shape.map { .integer(Int64($0 <= 0 ? -1 : $0)) })
+    }
+
     /// Triton's name of a data type in model configurations (`TYPE_FP32`, `TYPE_BOOL`).
     static func tritonDataType(_ type: DataType) -> String {
         "TYPE_" + type.rawValue
@@ -206,26 +208,14 @@ extension ModelServerRoutes {
             try OpenInferenceHTTPRequest(body: Array(body.readableBytesView), headerLength: headerLength)
         }
         // Unknown outputs are refused before the request takes a place in the queue.
-        if let requested = message.outputs, let signature = model.signature {
-            for output in requested where !signature.outputs.contains(where: { $0.name == output.name }) {
-                throw DMSError(.invalidInput, "unknown output '\(output.name)'; this model's outputs are \(signature.outputs.map { "'\($0.name)'" }.joined(separator: ", "))")
-            }
+        if let signature = model.signature {
+            _ = try Self.select(message, from: signature.outputs.map(\.name))
         }
         let clientGone = await context.clientGoneCheck()
         let named = try await registry.infer(modelName: name, request: message.request, deadline: deadline, clientGone: clientGone)
-        var selected: [(name: String, tensor: Tensor, binary: Bool)] = []
-        if let requested = message.outputs {
-            for output in requested {
-                guard let match = named.first(where: { $0.name == output.name }) else {
-                    throw DMSError(.invalidInput, "unknown output '\(output.name)'; this model's outputs are \(named.map { "'\($0.name)'" }.joined(separator: ", "))")
-                }
-                selected.append((match.name, match.tensor, output.binary ?? message.binaryOutputs))
-            }
-        } else {
-            selected = named.map { ($0.name, $0.tensor, message.binaryOutputs) }
-        }
+        let chosen = try Self.select(message, from: named.map(\.name))
+        let outputs = chosen.map { (name: named[$0.index].name, tensor: named[$0.index].tensor, binary: $0.binary) }
         // Writing many output values as JSON takes milliseconds: off the cooperative pool.
-        let outputs = selected
         let outputBytes = outputs.reduce(0) { $0 + $1.tensor.bytes.count }
         let encoded = try await BlockingWork.run(isHeavy: outputBytes >= BlockingWork.thresholdBytes) {
             OpenInferenceHTTPResponse(modelName: name, modelVersion: "1", id: message.id, outputs: outputs)
@@ -238,6 +228,18 @@ extension ModelServerRoutes {
             headers[.contentType] = "application/json"
         }
         return Response(status: .ok, headers: headers, body: .init(byteBuffer: ByteBuffer(bytes: encoded.body)))
+    }
+
+    /// The outputs `message` asks for (all of them when it names none), as indices into `names`
+    /// with whether each goes as binary data; an unknown name is an `.invalidInput` error.
+    private static func select(_ message: OpenInferenceHTTPRequest, from names: [String]) throws(DMSError) -> [(index: Int, binary: Bool)] {
+        guard let requested = message.outputs else { return names.indices.map { ($0, message.binaryOutputs) } }
+        return try requested.map { output throws(DMSError) in
+            guard let index = names.firstIndex(of: output.name) else {
+                throw DMSError(.invalidInput, "unknown output '\(output.name)'; this model's outputs are \(names.map { "'\($0)'" }.joined(separator: ", "))")
+            }
+            return (index, output.binary ?? message.binaryOutputs)
+        }
     }
 
     /// The binary tensor data extension's header: the length of the JSON part of a body.

@@ -313,16 +313,9 @@ extension ModelScheduler.Timings {
 
     /// Adds the times of `counts` beyond those of `minus` (see `StateMachine.carryOver`).
     mutating func add(_ counts: Self, minus: Self) {
-        func difference(_ a: Step, _ b: Step) -> Step {
-            var step = Step()
-            step.count = a.count - b.count
-            step.total = a.total - b.total
-            return step
-        }
-        func merge(_ into: inout Step, _ a: Step, _ b: Step) {
-            let extra = difference(a, b)
-            into.count += extra.count
-            into.total += extra.total
+        func merge(_ into: inout Step, _ counted: Step, _ before: Step) {
+            into.count += counted.count - before.count
+            into.total += counted.total - before.total
         }
         func mergeCall(_ into: inout Call, _ a: Call, _ b: Call) {
             merge(&into.input, a.input, b.input)

@@ -184,20 +184,16 @@ public final class ServedModel: Sendable {
     /// `.invalidInput` error naming what the model takes.
     private static func inSignatureOrder(_ inputs: [InferenceRequest.Input], signature: ModelSignature) throws(DMSError) -> [InferenceRequest.Input] {
         let takes = signature.inputs.map { "'\($0.name)'" }.joined(separator: ", ")
-        var ordered: [InferenceRequest.Input?] = Array(repeating: nil, count: signature.inputs.count)
-        for input in inputs {
-            guard let index = signature.inputIndex(forFieldName: input.name) else {
-                throw DMSError(.invalidInput, "unexpected input '\(input.name)'; this model takes \(takes)")
-            }
-            guard ordered[index] == nil else {
-                throw DMSError(.invalidInput, "input '\(signature.inputs[index].name)' was sent more than once")
-            }
-            ordered[index] = input
+        switch signature.inSignatureOrder(inputs, name: \.name) {
+        case .success(let ordered):
+            return ordered
+        case .failure(.unknown(let name)):
+            throw DMSError(.invalidInput, "unexpected input '\(name)'; this model takes \(takes)")
+        case .failure(.repeated(let index)):
+            throw DMSError(.invalidInput, "input '\(signature.inputs[index].name)' was sent more than once")
+        case .failure(.missing(let index)):
+            throw DMSError(.invalidInput, "missing input '\(signature.inputs[index].name)'; this model takes \(takes)")
         }
-        if let missing = ordered.firstIndex(where: { $0 == nil }) {
-            throw DMSError(.invalidInput, "missing input '\(signature.inputs[missing].name)'; this model takes \(takes)")
-        }
-        return ordered.compactMap { $0 }
     }
 
     /// The inputs' tensors when every input is one, else nil.

@@ -120,4 +120,14 @@ struct ModelSignatureTests {
         #expect(Tensor.checkedElementCount(of: [1 << 32, 1 << 32]) == nil)
         #expect(Tensor.checkedElementCount(of: [2, -1]) == nil)
     }
+
+    @Test func namedItemsAreOrderedByNameOrPositionAndProblemsAreNamed() throws {
+        let signature = try parse(
+            #"{"inputs": [{"data_name": "a", "data_shape": [0, 2]}, {"data_name": "b", "data_shape": [0, 2]}], "input_type": "application/json","#
+                + #" "outputs": [{"data_name": "y", "data_shape": [0, 2]}], "output_type": "application/json"}"#)
+        #expect(signature.inSignatureOrder(["b", "input0"], name: { $0 }) == .success(["input0", "b"]))
+        #expect(signature.inSignatureOrder(["a", "c"], name: { $0 }) == .failure(.unknown(name: "c")))
+        #expect(signature.inSignatureOrder(["b", "input1"], name: { $0 }) == .failure(.repeated(index: 1)))
+        #expect(signature.inSignatureOrder(["b"], name: { $0 }) == .failure(.missing(index: 0)))
+    }
 }

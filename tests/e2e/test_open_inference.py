@@ -49,13 +49,20 @@ def client(server):
     return triton.InferenceServerClient(url=server.url.removeprefix("http://"))
 
 
+def pair(a, b, binary=True):
+    """The `simple` model's two inputs holding the arrays a and b (their datatype from numpy's)."""
+    inputs = []
+    for name, array in (("INPUT0", a), ("INPUT1", b)):
+        tensor = triton.InferInput(name, list(array.shape), triton.np_to_triton_dtype(array.dtype))
+        tensor.set_data_from_numpy(array, binary_data=binary)
+        inputs.append(tensor)
+    return inputs
+
+
 def simple_inputs(binary):
     a = np.arange(16, dtype=np.int32).reshape(1, 16)
     b = np.full((1, 16), 3, dtype=np.int32)
-    inputs = [triton.InferInput("INPUT0", [1, 16], "INT32"), triton.InferInput("INPUT1", [1, 16], "INT32")]
-    inputs[0].set_data_from_numpy(a, binary_data=binary)
-    inputs[1].set_data_from_numpy(b, binary_data=binary)
-    return a, b, inputs
+    return a, b, pair(a, b, binary)
 
 
 def test_health_and_metadata(client):
@@ -114,10 +121,7 @@ def test_all_outputs_by_default_and_output_selection(client):
 def test_a_batch_of_rows(client):
     a = np.arange(64, dtype=np.int32).reshape(4, 16)
     b = np.ones((4, 16), dtype=np.int32)
-    inputs = [triton.InferInput("INPUT0", [4, 16], "INT32"), triton.InferInput("INPUT1", [4, 16], "INT32")]
-    inputs[0].set_data_from_numpy(a)
-    inputs[1].set_data_from_numpy(b)
-    result = client.infer("simple", inputs)
+    result = client.infer("simple", pair(a, b))
     assert np.array_equal(result.as_numpy("OUTPUT0"), a + b)
 
 
@@ -151,18 +155,14 @@ def test_errors_reach_the_client_with_their_status(client):
         client.infer("nope", inputs)
     assert unknown.value.status() == "404" and "nope" in unknown.value.message()
 
-    wrong_shape = [triton.InferInput("INPUT0", [1, 8], "INT32"), triton.InferInput("INPUT1", [1, 8], "INT32")]
-    for tensor in wrong_shape:
-        tensor.set_data_from_numpy(np.zeros((1, 8), dtype=np.int32))
+    short = np.zeros((1, 8), dtype=np.int32)
     with pytest.raises(InferenceServerException) as shape:
-        client.infer("simple", wrong_shape)
+        client.infer("simple", pair(short, short))
     assert shape.value.status() == "400" and "shape [1, 8]" in shape.value.message()
 
-    wrong_type = [triton.InferInput("INPUT0", [1, 16], "FP32"), triton.InferInput("INPUT1", [1, 16], "FP32")]
-    for tensor in wrong_type:
-        tensor.set_data_from_numpy(np.zeros((1, 16), dtype=np.float32))
+    floats = np.zeros((1, 16), dtype=np.float32)
     with pytest.raises(InferenceServerException) as datatype:
-        client.infer("simple", wrong_type)
+        client.infer("simple", pair(floats, floats))
     assert datatype.value.status() == "400" and "FP32" in datatype.value.message() and "INT32" in datatype.value.message()
 
     with pytest.raises(InferenceServerException) as version:
@@ -205,13 +205,22 @@ def test_plain_http_errors_and_paths(server):
 
 def test_more_rows_than_max_batch_size_are_refused(client):
     """As Triton does: the engines keep memory per batch size they have run."""
-    a = np.zeros((9, 16), dtype=np.int32)
-    inputs = [triton.InferInput("INPUT0", [9, 16], "INT32"), triton.InferInput("INPUT1", [9, 16], "INT32")]
-    for tensor in inputs:
-        tensor.set_data_from_numpy(a)
+    nine = np.zeros((9, 16), dtype=np.int32)
     with pytest.raises(InferenceServerException) as refused:
-        client.infer("simple", inputs)
+        client.infer("simple", pair(nine, nine))
     assert refused.value.status() == "400" and "max_batch_size 8" in refused.value.message()
+
+
+def test_inputs_are_all_tensors_or_all_one_encoded_item(server):
+    """A tensor beside a BYTES input, or several BYTES items in one input, are refused: the
+    service prepares one encoded item per input, the engine takes tensors."""
+    tensor = {"name": "INPUT0", "shape": [1, 16], "datatype": "INT32", "data": list(range(16))}
+    text = {"name": "INPUT1", "shape": [1], "datatype": "BYTES", "data": ["x"]}
+    mixed = requests.post(f"{server.url}/v2/models/simple/infer", json={"inputs": [tensor, text]}, timeout=30)
+    assert mixed.status_code == 400 and "is a tensor while others are BYTES" in mixed.json()["error"]
+    two_images = {"name": "data", "shape": [2], "datatype": "BYTES", "data": ["a", "b"]}
+    several = requests.post(f"{server.url}/v2/models/digits/infer", json={"inputs": [two_images]}, timeout=30)
+    assert several.status_code == 400 and "holds 2 items" in several.json()["error"]
 
 
 def test_unsupported_extensions_are_refused_not_ignored(client):

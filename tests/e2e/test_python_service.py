@@ -233,6 +233,9 @@ def test_a_service_that_overrides_inference_answers_without_the_engine(start_ser
     assert response.json() == {"prediction": {"doubled_length": 10}}
     statistics = requests.get(f"{server.url}/statistics", timeout=10).json()["models"]["digits"]
     assert statistics["engine_calls"] == 0
+    # Such a model has no output tensors to give the Open Inference Protocol.
+    tensors = requests.post(f"{server.url}/v2/models/digits/infer", json={"inputs": [{"name": "data", "shape": [1], "datatype": "BYTES", "data": ["12345"]}]}, timeout=60)
+    assert tensors.status_code == 501 and "answers on POST /digits/predict only" in tensors.json()["error"]
     assert server.stop() == 0, server.output
 
 
