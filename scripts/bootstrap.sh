@@ -1,10 +1,13 @@
 #!/usr/bin/env bash
 # Prepares a checkout of Deep Model Server for building, testing and running, on Debian 12 (or CI).
 #
-#   scripts/bootstrap.sh [--with-browser]
+#   scripts/bootstrap.sh [--with-browser] [--with-clients]
 #
 # --with-browser also installs Debian's chromium and chromium-driver, which the playground's
 # end-to-end tests drive (scripts/test.sh passes it; serving does not need a browser).
+# --with-clients also makes .runtime/clients-venv with the Open Inference Protocol's Python
+# clients (tritonclient's gRPC client, KServe's SDK) from python/clients-requirements.txt under
+# python/clients-constraints.txt, for the end-to-end tests (scripts/test.sh passes it).
 #
 # What it does, each step only when needed (a second run finishes in well under a second):
 #   1. apt: installs the system packages the build and the engines need (libjpeg-turbo and libpng
@@ -33,10 +36,12 @@ CONSTRAINTS="$ROOT/python/constraints.txt"
 STAMP="$VENV/.dms-requirements.sha256"
 PYTHON="${DMS_PYTHON:-python3}"
 APT_PACKAGES=(libturbojpeg0-dev libpng-dev pkg-config curl libgomp1)
+WITH_CLIENTS=false
 for argument in "$@"; do
     case "$argument" in
         --with-browser) APT_PACKAGES+=(chromium chromium-driver fonts-liberation) ;;
-        *) printf 'bootstrap: ERROR: unknown argument %s (usage: scripts/bootstrap.sh [--with-browser])\n' "$argument" >&2; exit 2 ;;
+        --with-clients) WITH_CLIENTS=true ;;
+        *) printf 'bootstrap: ERROR: unknown argument %s (usage: scripts/bootstrap.sh [--with-browser] [--with-clients])\n' "$argument" >&2; exit 2 ;;
     esac
 done
 
@@ -169,6 +174,38 @@ else
         die "the venv cannot import mxnet: $version"
     log "pip: done ($version)"
     printf '%s\n' "$wanted_stamp" >"$STAMP"
+fi
+
+# ---------------------------------------------------------------------------------------------
+# 2b. .runtime/clients-venv: the protocol clients of the end-to-end tests (--with-clients)
+# ---------------------------------------------------------------------------------------------
+if $WITH_CLIENTS; then
+    CLIENTS_VENV="$RUNTIME/clients-venv"
+    CLIENTS_STAMP="$CLIENTS_VENV/.dms-requirements.sha256"
+    if ! "$CLIENTS_VENV/bin/python" -c 'import sys' >/dev/null 2>&1; then
+        rm -rf "$CLIENTS_VENV"
+        log "clients venv: creating $CLIENTS_VENV"
+        "$PYTHON" -m venv "$CLIENTS_VENV" </dev/null || die "could not create the virtual environment $CLIENTS_VENV"
+    fi
+    wanted_clients_stamp="$(
+        cd "$ROOT"
+        sha256sum python/clients-requirements.txt python/clients-constraints.txt
+        echo "interpreter $("$CLIENTS_VENV/bin/python" -c 'import sys; print(sys.implementation.name, *sys.version_info[:3])')"
+    )"
+    if [[ -f "$CLIENTS_STAMP" && "$(cat "$CLIENTS_STAMP")" == "$wanted_clients_stamp" ]]; then
+        log "clients venv: requirements unchanged (stamp matches), skipping"
+    else
+        log "clients venv: installing python/clients-requirements.txt with python/clients-constraints.txt"
+        rm -f "$CLIENTS_STAMP"
+        PIP_DISABLE_PIP_VERSION_CHECK=1 "$CLIENTS_VENV/bin/python" -m pip install \
+            --quiet --no-input --progress-bar off --only-binary=:all: \
+            -r "$ROOT/python/clients-requirements.txt" -c "$ROOT/python/clients-constraints.txt" </dev/null ||
+            die "pip install of the protocol clients failed (see the messages above)"
+        "$CLIENTS_VENV/bin/python" -m pip check >/dev/null ||
+            die "pip check reports inconsistent packages in $CLIENTS_VENV: $("$CLIENTS_VENV/bin/python" -m pip check 2>&1 | head -5)"
+        printf '%s\n' "$wanted_clients_stamp" >"$CLIENTS_STAMP"
+        log "clients venv: done"
+    fi
 fi
 
 # ---------------------------------------------------------------------------------------------

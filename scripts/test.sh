@@ -9,7 +9,7 @@
 set -euo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$ROOT"
-"$ROOT/scripts/bootstrap.sh" --with-browser
+"$ROOT/scripts/bootstrap.sh" --with-browser --with-clients
 
 echo "test: swift build --build-tests"
 swift build --build-tests

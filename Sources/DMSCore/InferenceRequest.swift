@@ -29,3 +29,59 @@ public struct InferenceRequest: Sendable {
         self.inputs = inputs
     }
 }
+
+extension InferenceRequest.Input {
+    /// An input whose elements come as raw bytes, as the Open Inference Protocol's binary
+    /// forms carry them (REST's binary tensor data extension, gRPC's `raw_input_contents`):
+    /// numbers little-endian, row after row; `BYTES` items each after its length as a
+    /// little-endian 32-bit integer. `.invalidInput` when the bytes do not fill `shape` exactly,
+    /// for a datatype this server does not take, or for a `BOOL` byte other than 0 and 1.
+    public init(name: String, datatype: String, shape: [Int], rawBytes bytes: ArraySlice<UInt8>) throws(DMSError) {
+        let count = Tensor.elementCount(of: shape)
+        if datatype == "BYTES" {
+            let items = try Self.lengthPrefixedItems(bytes, inputName: name)
+            guard items.count == count else {
+                throw DMSError(.invalidInput, "input '\(name)': got \(items.count) BYTES items for shape \(shape), which holds \(count)")
+            }
+            self.init(name: name, content: .bytes(items, shape: shape))
+            return
+        }
+        let dataType = try Self.dataType(datatype, inputName: name)
+        guard bytes.count == count * dataType.byteWidth else {
+            throw DMSError(.invalidInput, "input '\(name)': got \(bytes.count) bytes of data; shape \(shape) of \(datatype) takes \(count * dataType.byteWidth)")
+        }
+        // Engines read BOOL bytes as C++ bools: anything but 0 and 1 is undefined there.
+        if dataType == .bool, let index = bytes.firstIndex(where: { $0 > 1 }) {
+            throw DMSError(.invalidInput, "input '\(name)': BOOL element \(index - bytes.startIndex) is the byte \(bytes[index]); booleans are 0 or 1")
+        }
+        self.init(name: name, content: .tensor(Tensor(dataType: dataType, shape: shape, bytes: Array(bytes))))
+    }
+
+    /// The element type a protocol datatype name stands for; `.invalidInput` for one this
+    /// server does not take (`BYTES` is not a tensor type: callers handle it first).
+    public static func dataType(_ datatype: String, inputName name: String) throws(DMSError) -> DataType {
+        guard let dataType = DataType(rawValue: datatype) else {
+            let known = (DataType.allCases.map(\.rawValue) + ["BYTES"]).joined(separator: ", ")
+            throw DMSError(.invalidInput, "input '\(name)': datatype '\(datatype)' is not one this server takes (\(known))")
+        }
+        return dataType
+    }
+
+    /// `BYTES` items in their binary form: each a little-endian 32-bit length, then that many
+    /// bytes.
+    static func lengthPrefixedItems(_ data: ArraySlice<UInt8>, inputName name: String) throws(DMSError) -> [[UInt8]] {
+        var items: [[UInt8]] = []
+        var offset = data.startIndex
+        while offset < data.endIndex {
+            guard data.endIndex - offset >= 4 else { throw DMSError(.invalidInput, "input '\(name)': BYTES data ends inside an item's 4-byte length") }
+            let length = data[offset..<(offset + 4)].reversed().reduce(0) { $0 << 8 | Int($1) }
+            offset += 4
+            guard length <= data.endIndex - offset else {
+                throw DMSError(.invalidInput, "input '\(name)': a BYTES item claims \(length) bytes; \(data.endIndex - offset) are left")
+            }
+            items.append(Array(data[offset..<(offset + length)]))
+            offset += length
+        }
+        return items
+    }
+}

@@ -1,3 +1,4 @@
+import DMSCore
 import Hummingbird
 
 /// Lets through only requests that carry `Authorization: Bearer <token>` with the server's
@@ -23,33 +24,14 @@ public struct BearerTokenMiddleware<Context: RequestContext>: RouterMiddleware {
         var path = Substring(request.uri.path)
         while path.count > 1, path.hasSuffix("/") { path = path.dropLast() }
         if exemptPaths.contains(String(path)) { return try await next(request, context) }
-        guard let presented = Self.bearerToken(request.headers[.authorization]) else {
+        guard let presented = BearerToken.parse(request.headers[.authorization]) else {
             throw WireError(
                 status: .unauthorized, type: "Unauthorized", message: "this endpoint needs the header 'Authorization: Bearer <token>'",
                 headers: [.wwwAuthenticate: "Bearer realm=\"\(realm)\""])
         }
-        guard Self.constantTimeEquals(presented, token) else {
+        guard BearerToken.matches(presented, token) else {
             throw WireError(status: .forbidden, type: "Forbidden", message: "the bearer token is not valid for this endpoint")
         }
         return try await next(request, context)
-    }
-
-    /// The token of an `Authorization: Bearer <token>` header (scheme case-insensitive), or nil.
-    static func bearerToken(_ header: String?) -> [UInt8]? {
-        guard let header, header.utf8.count > 7, String(header.utf8.prefix(7))?.lowercased() == "bearer " else { return nil }
-        let token = header.utf8.dropFirst(7).drop { $0 == UInt8(ascii: " ") }
-        return token.isEmpty ? nil : Array(token)
-    }
-
-    /// Whether `presented` equals `expected`, in a time that depends on `expected`'s length
-    /// only, never on where the two differ (a timing side channel would reveal the token byte
-    /// by byte). Hand-written: Swift's `==` on arrays stops at the first difference.
-    static func constantTimeEquals(_ presented: [UInt8], _ expected: [UInt8]) -> Bool {
-        var difference: UInt8 = presented.count == expected.count ? 0 : 1
-        for index in expected.indices {
-            let byte = index < presented.count ? presented[index] : 0
-            difference |= byte ^ expected[index]
-        }
-        return difference == 0
     }
 }

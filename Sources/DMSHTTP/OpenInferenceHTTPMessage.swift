@@ -1,4 +1,5 @@
 import DMSCore
+import DMSRuntime
 import Foundation
 
 /// An Open Inference Protocol (KServe v2) REST inference request as the body carries it, with
@@ -119,52 +120,19 @@ struct OpenInferenceHTTPRequest {
             throw DMSError(.invalidInput, "input '\(name)' has neither 'data' nor a binary_data_size parameter")
         }
 
+        if let binarySize {
+            return try InferenceRequest.Input(name: name, datatype: datatype, shape: shape, rawBytes: binary.take(binarySize, for: name))
+        }
         if datatype == "BYTES" {
-            let items: [[UInt8]]
-            if let binarySize {
-                items = try byteItems(binary.take(binarySize, for: name), name: name)
-            } else {
-                items = try jsonByteItems(input["data"]!, name: name, limits: limits)
-            }
+            let items = try jsonByteItems(input["data"]!, name: name, limits: limits)
             guard items.count == count else {
                 throw DMSError(.invalidInput, "input '\(name)': got \(items.count) BYTES items for shape \(shape), which holds \(count)")
             }
             return InferenceRequest.Input(name: name, content: .bytes(items, shape: shape))
         }
-        guard let dataType = DataType(rawValue: datatype) else {
-            let known = (DataType.allCases.map(\.rawValue) + ["BYTES"]).joined(separator: ", ")
-            throw DMSError(.invalidInput, "input '\(name)': datatype '\(datatype)' is not one this server takes (\(known))")
-        }
-        if let binarySize {
-            guard binarySize == count * dataType.byteWidth else {
-                throw DMSError(.invalidInput, "input '\(name)': binary_data_size is \(binarySize) bytes; shape \(shape) of \(datatype) takes \(count * dataType.byteWidth)")
-            }
-            let bytes = Array(try binary.take(binarySize, for: name))
-            // Engines read BOOL bytes as C++ bools: anything but 0 and 1 is undefined there.
-            if dataType == .bool, let index = bytes.firstIndex(where: { $0 > 1 }) {
-                throw DMSError(.invalidInput, "input '\(name)': BOOL element \(index) is the byte \(bytes[index]); booleans are 0 or 1")
-            }
-            return InferenceRequest.Input(name: name, content: .tensor(Tensor(dataType: dataType, shape: shape, bytes: bytes)))
-        }
+        let dataType = try InferenceRequest.Input.dataType(datatype, inputName: name)
         let tensor = try TensorJSON.decode(elements: input["data"]!, dataType: dataType, shape: shape, inputName: "input '\(name)'", limits: limits)
         return InferenceRequest.Input(name: name, content: .tensor(tensor))
-    }
-
-    /// Binary `BYTES` items: each a little-endian 32-bit length, then that many bytes.
-    private static func byteItems(_ data: ArraySlice<UInt8>, name: String) throws(DMSError) -> [[UInt8]] {
-        var items: [[UInt8]] = []
-        var offset = data.startIndex
-        while offset < data.endIndex {
-            guard data.endIndex - offset >= 4 else { throw DMSError(.invalidInput, "input '\(name)': BYTES binary data ends inside an item's 4-byte length") }
-            let length = data[offset..<(offset + 4)].reversed().reduce(0) { $0 << 8 | Int($1) }
-            offset += 4
-            guard length <= data.endIndex - offset else {
-                throw DMSError(.invalidInput, "input '\(name)': a BYTES item claims \(length) bytes; \(data.endIndex - offset) are left")
-            }
-            items.append(Array(data[offset..<(offset + length)]))
-            offset += length
-        }
-        return items
     }
 
     /// JSON `BYTES` items: strings (their UTF-8 bytes), flat or nested.
@@ -185,17 +153,9 @@ struct OpenInferenceHTTPRequest {
         return items
     }
 
-    /// Refuses parameters of Triton extensions this server does not implement, which would
-    /// otherwise be ignored and change the answer's meaning: classification outputs and shared
-    /// memory.
     private static func refuseUnsupported(_ parameters: [String: Any]?, of what: String) throws(DMSError) {
         guard let parameters else { return }
-        if parameters["classification"] != nil {
-            throw DMSError(.invalidInput, "\(what): the classification extension is not supported; ask for the output tensor")
-        }
-        if let key = parameters.keys.first(where: { $0.hasPrefix("shared_memory_") }) {
-            throw DMSError(.invalidInput, "\(what): '\(key)': the shared memory extensions are not supported; send the data in the request")
-        }
+        try OpenInference.refuseUnsupportedParameters(Array(parameters.keys), of: what)
     }
 
     private static func object(_ value: Any?, _ field: String) throws(DMSError) -> [String: Any]? {

@@ -1,5 +1,6 @@
 import AsyncHTTPClient
 import DMSCore
+import DMSGRPC
 import DMSHTTP
 import DMSModelStore
 import DMSRuntime
@@ -104,7 +105,19 @@ public struct ModelServer: Sendable {
                 metricsExposition: { metrics.exposition(of: registry) }, token: configuration.inferenceToken,
                 accessLog: configuration.accessLog))
         let logger = self.logger
+        // Services stop in the reverse order: the listeners before the registry drains.
         var services: [any Service] = [RegistryShutdownService(registry: registry)]
+        if let grpcPort = configuration.grpcPort {
+            services.append(
+                OpenInferenceGRPCListener(
+                    registry: registry,
+                    configuration: .init(host: configuration.host, port: grpcPort, maxMessageBytes: configuration.maxRequestBytes, token: configuration.inferenceToken),
+                    logger: logger,
+                    onListening: { address in
+                        logger.info("gRPC listening", metadata: ["address": "\(address)"])
+                        FileHandle.standardOutput.write(Data("gRPC listening on \(address)\n".utf8))
+                    }))
+        }
         let managementClient = configuration.management.map { _ in Self.downloadClient(configuration.downloads, followsRedirects: false) }
         if let management = configuration.management, let managementClient {
             let manager = ModelManager(registry: registry, loader: loader, allowList: management.allowList, httpClient: managementClient, logger: logger)

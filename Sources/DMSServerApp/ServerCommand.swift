@@ -37,6 +37,14 @@ public struct ServerCommand: AsyncParsableCommand {
     @Option(name: .long, help: "Address to bind.")
     var host: String = "127.0.0.1"
 
+    @Option(
+        name: .customLong("grpc-port"),
+        help: "Port of the Open Inference Protocol's gRPC listener (inference.GRPCInferenceService, plaintext HTTP/2, on --host, with the inference API's token); 0 picks a free port.")
+    var grpcPort: Int = 8001
+
+    @Flag(name: .customLong("no-grpc"), help: "Run without the gRPC listener.")
+    var noGRPC = false
+
     @Option(name: .customLong("management-port"), help: "Port of the management API (register, change and unregister models); 0 picks a free port.")
     var managementPort: Int = 8081
 
@@ -188,6 +196,9 @@ public struct ServerCommand: AsyncParsableCommand {
         guard (0...65535).contains(port) else {
             throw ValidationError("--port must be between 0 and 65535, got \(port)")
         }
+        guard (0...65535).contains(grpcPort) else {
+            throw ValidationError("--grpc-port must be between 0 and 65535, got \(grpcPort)")
+        }
         guard (0...65535).contains(managementPort) else {
             throw ValidationError("--management-port must be between 0 and 65535, got \(managementPort)")
         }
@@ -267,6 +278,7 @@ public struct ServerCommand: AsyncParsableCommand {
             trustArchiveCode: trustArchiveCode,
             host: host,
             port: port,
+            grpcPort: noGRPC ? nil : grpcPort,
             management: management(),
             inferenceToken: AccessToken.resolve(option: inferenceToken, file: inferenceTokenFile, environmentVariable: "DMS_INFERENCE_TOKEN", optionName: "--inference-token"),
             modelStore: storeRoot,

@@ -38,6 +38,9 @@ public struct ServerConfiguration: Sendable {
     public var host: String
     /// 0 binds a free port.
     public var port: Int
+    /// The port of the Open Inference Protocol's gRPC listener (on `host`), or nil for none; 0
+    /// binds a free port.
+    public var grpcPort: Int?
     /// The management API's listener, or nil for none.
     public var management: Management?
     /// The bearer token the inference API asks for, or nil for none.
@@ -65,7 +68,7 @@ public struct ServerConfiguration: Sendable {
     public init(
         models: [ModelSpec], service: String? = nil, services: ServiceCatalog = .builtIn, python: PythonService.Settings? = nil,
         trustArchiveCode: Bool = false,
-        host: String = "127.0.0.1", port: Int = 8080, management: Management? = Management(), inferenceToken: String? = nil,
+        host: String = "127.0.0.1", port: Int = 8080, grpcPort: Int? = nil, management: Management? = Management(), inferenceToken: String? = nil,
         accessLog: (@Sendable (AccessLogEntry) -> Void)? = nil,
         modelStore: URL = ModelStore.defaultRoot, maxRequestBytes: Int = 10 << 20, maxImagePixels: Int = 40_000_000,
         allowModelFailures: Bool = false, downloads: DownloadSettings = DownloadSettings(),
@@ -78,6 +81,7 @@ public struct ServerConfiguration: Sendable {
         self.trustArchiveCode = trustArchiveCode
         self.host = host
         self.port = port
+        self.grpcPort = grpcPort
         self.management = management
         self.inferenceToken = inferenceToken
         self.accessLog = accessLog

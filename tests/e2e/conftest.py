@@ -28,6 +28,7 @@ EXAMPLES = ROOT / "examples"
 IMAGES = pathlib.Path(__file__).resolve().parent / "images"
 LISTENING = re.compile(r"^listening on http://([0-9.]+):(\d+)")
 MANAGEMENT_LISTENING = re.compile(r"^management API listening on http://([0-9.]+):(\d+)")
+GRPC_LISTENING = re.compile(r"^gRPC listening on ([0-9.]+):(\d+)")
 
 
 class Server:
@@ -39,6 +40,7 @@ class Server:
         self.lines = []
         self.url = None
         self.management_url = None
+        self.grpc_address = None  # host:port of the Open Inference Protocol's gRPC listener
         self._ready = threading.Event()
         self.process = subprocess.Popen(
             [str(binary), *[str(a) for a in args]],
@@ -57,6 +59,9 @@ class Server:
     def _read(self):
         for line in self.process.stdout:
             self.lines.append(line.rstrip("\n"))
+            grpc = GRPC_LISTENING.search(line)
+            if grpc and self.grpc_address is None:
+                self.grpc_address = f"{grpc.group(1)}:{grpc.group(2)}"
             management = MANAGEMENT_LISTENING.search(line)
             if management and self.management_url is None:
                 self.management_url = f"http://{management.group(1)}:{management.group(2)}"
@@ -74,6 +79,14 @@ class Server:
         if not self._ready.wait(timeout) or self.url is None:
             self.stop(signal.SIGKILL)
             raise AssertionError(f"server did not start listening:\n{self.output}")
+
+    def wait_for_grpc(self, timeout=10):
+        """The gRPC listener's host:port (it starts beside the HTTP listener, in no set order)."""
+        deadline = time.monotonic() + timeout
+        while self.grpc_address is None and time.monotonic() < deadline and self.process.poll() is None:
+            time.sleep(0.01)
+        assert self.grpc_address, f"no gRPC listener:\n{self.output}"
+        return self.grpc_address
 
     def wait_for_exit(self, timeout=120):
         code = self.process.wait(timeout)
@@ -108,7 +121,7 @@ def start_server(tmp_path_factory):
         workdir = pathlib.Path(cwd) if cwd else tmp_path_factory.mktemp("server")
         log = log_file or workdir / "dms_app.log"
         server = Server(
-            ["--port", "0", "--management-port", "0", "--model-store", store_dir or store, "--log-file", log, *args],
+            ["--port", "0", "--management-port", "0", "--grpc-port", "0", "--model-store", store_dir or store, "--log-file", log, *args],
             cwd=workdir,
             env=env,
             wait=wait,

@@ -20,6 +20,7 @@ import pytest
 import requests
 
 from conftest import EXAMPLES, ROOT, wait_for
+from protocol_clients import GRPCImageRequest
 
 IMAGE = "localhost/deep-model-server:e2e"
 PODMAN_ENV = {**os.environ, "CONTAINERS_CONF": str(ROOT / "container" / "containers.conf")}
@@ -60,17 +61,22 @@ def free_port():
 
 
 class Container:
-    """One detached container of the image with its port 8080 published on a loopback port."""
+    """One detached container of the image with its ports 8080 (HTTP) and 8001 (gRPC) published
+    on loopback ports."""
 
     def __init__(self, *arguments, volumes=(), options=()):
         self.name = f"dms-e2e-{uuid.uuid4().hex[:8]}"
         self.url = f"http://127.0.0.1:{free_port()}"
+        self.grpc_address = f"127.0.0.1:{free_port()}"
         self.arguments = arguments
         self.options = [option for volume in volumes for option in ("-v", volume)] + list(options)
 
     def start(self):
         port = self.url.rsplit(":", 1)[1]
-        podman("run", "-d", "--name", self.name, "-p", f"127.0.0.1:{port}:8080", *self.options, IMAGE, *self.arguments)
+        grpc_port = self.grpc_address.rsplit(":", 1)[1]
+        podman(
+            "run", "-d", "--name", self.name, "-p", f"127.0.0.1:{port}:8080", "-p", f"127.0.0.1:{grpc_port}:8001", *self.options, IMAGE, *self.arguments
+        )
         return self
 
     def wait_ready(self, timeout=120):
@@ -206,7 +212,7 @@ def test_stop_finishes_the_request_in_flight_then_exits_cleanly(image, container
 def test_kserve_layout_on_a_read_only_root(image, containers, tmp_path):
     """As deploy/kubernetes/kserve-servingruntime.yaml runs it: the model's folder read-only at
     /mnt/models, named by the arguments KServe fills in, a read-only root filesystem with an
-    empty writable /var/lib/dms; answered over the Open Inference Protocol."""
+    empty writable /var/lib/dms; answered over the Open Inference Protocol, REST and gRPC."""
     model = tmp_path / "mnt-models"
     shutil.copytree(EXAMPLES / "digits-cnn-onnx", model)
     model.chmod(0o755)
@@ -223,3 +229,7 @@ def test_kserve_layout_on_a_read_only_root(image, containers, tmp_path):
     assert answer.status_code == 200, answer.text
     (output,) = answer.json()["outputs"]
     assert output["shape"] == [1, 10] and max(range(10), key=output["data"].__getitem__) == 7
+    grpc_request = GRPCImageRequest(container.grpc_address, "digits", "data", EXAMPLES / "samples" / "digit-7-7.png")
+    grpc_request.send()
+    (grpc_output,) = grpc_request.outputs().values()
+    assert max(abs(a - b) for a, b in zip(grpc_output[0], output["data"])) <= 1e-6, (grpc_output, output)

@@ -355,9 +355,13 @@ def image_facts():
     user = re.search(r"^USER (\d+):(\d+)$", text, re.M)
     store = re.search(r"DMS_MODEL_STORE=(\S+)", text)
     port = re.search(r"DMS_PORT=(\d+)", text)
+    grpc_port = re.search(r"DMS_GRPC_PORT=(\d+)", text)
     tag = re.search(r'^TAG="\$\{DMS_IMAGE:-([^}]+)\}"$', BUILD_IMAGE.read_text(), re.M)
-    assert user and store and port and tag
-    return {"uid": int(user.group(1)), "gid": int(user.group(2)), "model_store": store.group(1), "port": int(port.group(1)), "image": tag.group(1)}
+    assert user and store and port and grpc_port and tag
+    return {
+        "uid": int(user.group(1)), "gid": int(user.group(2)), "model_store": store.group(1), "port": int(port.group(1)),
+        "grpc_port": int(grpc_port.group(1)), "image": tag.group(1),
+    }
 
 
 def runtime_container():
@@ -372,8 +376,7 @@ def test_servingruntime_facts():
     formats = {f["name"]: f for f in spec["supportedModelFormats"]}
     assert {"mxnet", "onnx"} <= set(formats)
     assert all(formats[name].get("autoSelect") is True for name in ("mxnet", "onnx"))
-    assert "v2" in spec["protocolVersions"]
-    assert not [v for v in spec["protocolVersions"] if v.startswith("grpc")]  # no gRPC endpoint yet
+    assert spec["protocolVersions"] == ["v2", "grpc-v2"]
     assert container["image"] == image_facts()["image"]
     # Options, so the image's entry point passes them to the server (a first argument that is not
     # an option would run as a command instead).
@@ -382,12 +385,17 @@ def test_servingruntime_facts():
     assert container["livenessProbe"]["httpGet"]["path"] == "/v2/health/live"
 
 
-def test_servingruntime_fits_knative():
+def test_servingruntime_ports():
+    """REST first (KServe's service port 80 leads to the first port), then gRPC, named so that
+    KServe's standard mode routes gRPC to it; each on the port the image listens on, and each a
+    name Knative would take for a single-port variant."""
     _, container = runtime_container()
-    [port] = container["ports"]  # one port, and no gRPC one
-    assert port["name"] in KNATIVE_PORT_NAMES and port["name"] == "http1"
-    assert port["containerPort"] == image_facts()["port"]
-    assert port["containerPort"] not in KNATIVE_RESERVED_PORTS
+    [port, grpc_port] = container["ports"]
+    facts = image_facts()
+    assert (port["name"], port["containerPort"]) == ("http1", facts["port"])
+    assert ("grpc" in grpc_port["name"] or "h2c" in grpc_port["name"]) and grpc_port["containerPort"] == facts["grpc_port"]
+    for each in (port, grpc_port):
+        assert each["name"] in KNATIVE_PORT_NAMES and each["containerPort"] not in KNATIVE_RESERVED_PORTS
     for probe in ("readinessProbe", "livenessProbe"):
         assert container[probe]["httpGet"].get("port", port["name"]) in (port["name"], port["containerPort"])
     # Not every Knative release takes a startup probe: the liveness probe waits out the load.
@@ -412,6 +420,8 @@ def test_inferenceservice_facts():
     assert service["metadata"]["name"] == "digits"
     assert model["runtime"] == runtime["metadata"]["name"]
     assert model["protocolVersion"] == "v2"
+    # Two container ports need KServe's standard (raw Deployment) mode: Knative takes one.
+    assert service["metadata"]["annotations"]["serving.kserve.io/deploymentMode"] == "RawDeployment"
     assert model["protocolVersion"] in runtime["spec"]["protocolVersions"]
     assert model["modelFormat"]["name"] == "onnx"
     assert model["modelFormat"]["name"] in {f["name"] for f in runtime["spec"]["supportedModelFormats"]}
@@ -460,8 +470,8 @@ def test_deployment_and_service_facts():
     facts = image_facts()
     assert container["image"] == facts["image"]
     assert "args" not in container and "command" not in container  # the bundled /models
-    [port] = container["ports"]
-    assert port["containerPort"] == facts["port"]
+    [port, grpc_port] = container["ports"]
+    assert port["containerPort"] == facts["port"] and grpc_port["containerPort"] == facts["grpc_port"]
     assert container["readinessProbe"]["httpGet"]["path"] == "/v2/health/ready"
     assert container["livenessProbe"]["httpGet"]["path"] == "/v2/health/live"
     assert container["startupProbe"]["httpGet"]["path"] == "/v2/health/live"
@@ -472,6 +482,8 @@ def test_deployment_and_service_facts():
     labels = pod["metadata"]["labels"]
     assert deployment["spec"]["selector"]["matchLabels"].items() <= labels.items()
     assert service["spec"]["selector"].items() <= labels.items()
-    [service_port] = service["spec"]["ports"]
+    [service_port, grpc_service_port] = service["spec"]["ports"]
     assert service_port["port"] == 8080
     assert service_port["targetPort"] in (port["name"], port["containerPort"])
+    assert grpc_service_port["port"] == 8001 and grpc_service_port["appProtocol"] == "kubernetes.io/h2c"
+    assert grpc_service_port["targetPort"] in (grpc_port["name"], grpc_port["containerPort"])

@@ -25,6 +25,7 @@ import requests
 from PIL import Image
 
 from conftest import slow_model_variant
+from protocol_clients import GRPCImageRequest
 
 MODEL = "slow"
 SIZE = 384  # the slow models' image size (scripts/make_test_models.py SLOW_SIZE)
@@ -401,22 +402,29 @@ class InferCall(Call):
     send = staticmethod(infer_v2)
 
 
-def test_batches_form_across_the_seed_api_and_the_open_inference_protocol(models, serve):
-    """Two /predict requests and two v2 infer requests queue behind a blocker; the next engine
-    call takes all four, which only a batch mixing both surfaces can hold. Each answer equals
-    what its image gets alone, and v2's answers equal /predict's."""
+def test_batches_form_across_the_seed_api_and_the_open_inference_protocol(models, serve, tmp_path):
+    """Two /predict requests, one v2 REST infer and one v2 gRPC infer (tritonclient.grpc) queue
+    behind a blocker; the next engine call takes all four, which only a batch mixing the
+    surfaces can hold. Each answer equals what its image gets alone, and v2's answers equal
+    /predict's."""
     server = serve(models("mxnet"), "--max-batch-size", str(K))
     images = [jpeg(colour) for colour in COLOURS[:K]]
     alone = [answer(predict(server, image)) for image in images]
     for image, expected in zip(images, alone):
         assert np.abs(answer(infer_v2(server, image)) - expected).max() <= 1e-6
+    grpc_image = tmp_path / "grpc.jpg"
+    grpc_image.write_bytes(images[3])
+    grpc_request = GRPCImageRequest(server.wait_for_grpc(), MODEL, "input0", grpc_image)
 
     blocker = hold_worker(server)
-    calls = [Call(server, image) for image in images[:2]] + [InferCall(server, image) for image in images[2:]]
+    calls = [Call(server, image) for image in images[:2]] + [InferCall(server, images[2])]
+    grpc_request.send()
     wait_for_statistics(server, lambda s: s["queued"] == K, f"queued == {K}", during=blocker)
     answer(blocker.result())
     for call, expected in zip(calls, alone):
         assert np.abs(answer(call.result()) - expected).max() <= 1e-4
+    (grpc_answer,) = grpc_request.outputs().values()
+    assert np.abs(np.asarray(grpc_answer, dtype=np.float32).reshape(-1) - alone[3]).max() <= 1e-4
 
     stats = settled(server)
     assert stats["batch_sizes"].get(str(K)) == 1, stats

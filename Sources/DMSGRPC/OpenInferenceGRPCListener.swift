@@ -1,0 +1,104 @@
+import DMSCore
+import DMSRuntime
+import GRPCCore
+import GRPCNIOTransportHTTP2
+import Logging
+import ServiceLifecycle
+
+/// The gRPC listener of the Open Inference Protocol: plaintext HTTP/2 (h2c) on its own port,
+/// serving `inference.GRPCInferenceService` until graceful shutdown, when it stops taking calls
+/// and finishes those under way.
+///
+/// Messages up to `maxMessageBytes` are accepted (the server's request-size limit; gRPC's usual
+/// 4 MiB would refuse most images), larger ones get RESOURCE_EXHAUSTED from the transport. With
+/// a token, every call but ServerLive and ServerReady (the probes) needs the metadata
+/// `authorization: Bearer <token>`: UNAUTHENTICATED without it, PERMISSION_DENIED with another.
+public struct OpenInferenceGRPCListener: Service, CustomStringConvertible {
+    /// Never shows the token: the service group logs its services' descriptions.
+    public struct Configuration: Sendable, CustomStringConvertible {
+        /// An IPv4 or IPv6 address (`localhost` is 127.0.0.1).
+        public var host: String
+        /// 0 binds a free port.
+        public var port: Int
+        public var maxMessageBytes: Int
+        public var token: String?
+
+        public init(host: String, port: Int, maxMessageBytes: Int, token: String? = nil) {
+            self.host = host
+            self.port = port
+            self.maxMessageBytes = maxMessageBytes
+            self.token = token
+        }
+
+        public var description: String {
+            "gRPC on \(host):\(port), messages up to \(maxMessageBytes) bytes, \(token == nil ? "no token" : "token required")"
+        }
+    }
+
+    let registry: ModelRegistry
+    let configuration: Configuration
+    let logger: Logger
+    /// Called with `host:port` once the port is bound.
+    let onListening: @Sendable (String) -> Void
+
+    public init(registry: ModelRegistry, configuration: Configuration, logger: Logger, onListening: @escaping @Sendable (String) -> Void = { _ in }) {
+        self.registry = registry
+        self.configuration = configuration
+        self.logger = logger
+        self.onListening = onListening
+    }
+
+    public var description: String { "OpenInferenceGRPCListener(\(configuration))" }
+
+    public func run() async throws {
+        let transport = HTTP2ServerTransport.Posix(
+            address: Self.socketAddress(host: configuration.host, port: configuration.port), transportSecurity: .plaintext,
+            config: .defaults { $0.rpc.maxRequestPayloadSize = configuration.maxMessageBytes })
+        let service = OpenInferenceGRPCService(registry: registry, limits: TensorJSON.Limits())
+        var interceptors: [ConditionalInterceptor<any ServerInterceptor>] = []
+        if let token = configuration.token {
+            let probes: Set<MethodDescriptor> = [
+                Inference_GRPCInferenceService.Method.ServerLive.descriptor, Inference_GRPCInferenceService.Method.ServerReady.descriptor,
+            ]
+            interceptors.append(.apply(BearerTokenInterceptor(token: Array(token.utf8)), to: .allExcluding(services: [], methods: probes)))
+        }
+        let server = GRPCServer(transport: transport, services: [service], interceptorPipeline: interceptors)
+        let onListening = onListening
+        try await withGracefulShutdownHandler {
+            try await withThrowingDiscardingTaskGroup { group in
+                group.addTask { try await server.serve() }
+                let address = try await transport.listeningAddress
+                let port = address.ipv4?.port ?? address.ipv6?.port ?? 0
+                onListening("\(configuration.host):\(port)")
+            }
+        } onGracefulShutdown: {
+            server.beginGracefulShutdown()
+        }
+    }
+
+    /// The transport's address for a host the command line took: IPv6 when it has a colon.
+    static func socketAddress(host: String, port: Int) -> GRPCNIOTransportCore.SocketAddress {
+        if host == "localhost" { return .ipv4(host: "127.0.0.1", port: port) }
+        let bare = host.hasPrefix("[") && host.hasSuffix("]") ? String(host.dropFirst().dropLast()) : host
+        return bare.contains(":") ? .ipv6(host: bare, port: port) : .ipv4(host: bare, port: port)
+    }
+}
+
+/// Lets through only calls whose metadata carries `authorization: Bearer <token>` with the
+/// server's token, compared in constant time (`BearerToken`).
+struct BearerTokenInterceptor: ServerInterceptor {
+    let token: [UInt8]
+
+    func intercept<Input: Sendable, Output: Sendable>(
+        request: StreamingServerRequest<Input>, context: ServerContext,
+        next: @Sendable (StreamingServerRequest<Input>, ServerContext) async throws -> StreamingServerResponse<Output>
+    ) async throws -> StreamingServerResponse<Output> {
+        guard let presented = BearerToken.parse(request.metadata[stringValues: "authorization"].first(where: { _ in true })) else {
+            throw RPCError(code: .unauthenticated, message: "this call needs the metadata 'authorization: Bearer <token>'")
+        }
+        guard BearerToken.matches(presented, token) else {
+            throw RPCError(code: .permissionDenied, message: "the bearer token is not valid for this server")
+        }
+        return try await next(request, context)
+    }
+}

@@ -1,0 +1,79 @@
+"""The Open Inference Protocol over gRPC (`inference.GRPCInferenceService` on --grpc-port), driven
+by NVIDIA's `tritonclient.grpc` and by KServe's Python SDK (both its gRPC and its v2 REST
+client). The clients run in .runtime/clients-venv, one process per case (tests/e2e/clients/,
+tests/e2e/protocol_clients.py); this file starts the servers and runs the cases.
+
+Models: Triton's `simple` example (tests/e2e/test_open_inference.py makes it), the MXNet digits
+classifier, and `types`, an ONNX Identity per datatype the engines take."""
+
+import onnx
+import pytest
+from onnx import TensorProto, helper
+
+from conftest import EXAMPLES
+from protocol_clients import run_case
+from test_open_inference import simple_model
+
+DATATYPES = {
+    "FP16": TensorProto.FLOAT16, "FP32": TensorProto.FLOAT, "FP64": TensorProto.DOUBLE, "INT8": TensorProto.INT8,
+    "INT16": TensorProto.INT16, "INT64": TensorProto.INT64, "UINT8": TensorProto.UINT8, "BOOL": TensorProto.BOOL,
+}
+
+
+def types_model(path):
+    """out_T = Identity(in_T) for each datatype T, each [batch, 2]."""
+    inputs = [helper.make_tensor_value_info(f"in_{name}", kind, ["batch", 2]) for name, kind in DATATYPES.items()]
+    outputs = [helper.make_tensor_value_info(f"out_{name}", kind, ["batch", 2]) for name, kind in DATATYPES.items()]
+    nodes = [helper.make_node("Identity", [f"in_{name}"], [f"out_{name}"]) for name in DATATYPES]
+    model = helper.make_model(helper.make_graph(nodes, "types", inputs, outputs), opset_imports=[helper.make_opsetid("", 13)])
+    model.ir_version = 8
+    onnx.checker.check_model(model)
+    onnx.save(model, path)
+    return path
+
+
+@pytest.fixture(scope="module")
+def models(tmp_path_factory):
+    folder = tmp_path_factory.mktemp("grpc-models")
+    return [
+        f"simple={simple_model(folder / 'simple.onnx')}", f"digits={EXAMPLES / 'digits-mlp.model'}",
+        f"types={types_model(folder / 'types.onnx')}",
+    ]
+
+
+@pytest.fixture(scope="module")
+def server(start_server, models):
+    running = start_server("--models", *models)
+    running.wait_for_grpc()
+    yield running
+    assert running.stop() == 0, running.output
+
+
+TRITON_CASES = [
+    "health-and-metadata", "model-configuration", "simple-sum-and-difference", "output-selection-and-rows", "typed-contents",
+    "several-datatypes", "image-model-with-a-tensor-and-an-encoded-image", "messages-up-to-the-request-limit",
+    "errors-reach-the-client-with-their-status", "statistics-count-known-traffic",
+]
+
+
+@pytest.mark.parametrize("case", TRITON_CASES)
+def test_tritonclient_grpc(server, case):
+    run_case("triton_grpc_cases.py", server.grpc_address, case)
+
+
+@pytest.mark.parametrize("case", ["grpc-client", "rest-client"])
+def test_kserve_sdk(server, case):
+    run_case("kserve_cases.py", server.grpc_address, server.url, case)
+
+
+def test_bearer_token_on_grpc(start_server, models):
+    running = start_server("--models", models[0], "--inference-token", "s3cret")
+    run_case("triton_grpc_cases.py", running.wait_for_grpc(), "bearer-token")
+    assert running.stop() == 0, running.output
+
+
+def test_no_grpc_listener(start_server):
+    running = start_server("--models", f"digits={EXAMPLES / 'digits-mlp.model'}", "--no-grpc")
+    assert running.grpc_address is None
+    assert "gRPC listening" not in running.output
+    assert running.stop() == 0, running.output
