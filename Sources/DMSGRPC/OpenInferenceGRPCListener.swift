@@ -36,13 +36,20 @@ public struct OpenInferenceGRPCListener: Service, CustomStringConvertible {
     }
 
     let registry: ModelRegistry
+    let repository: ModelRepository
     let configuration: Configuration
     let logger: Logger
     /// Called with `host:port` once the port is bound.
     let onListening: @Sendable (String) -> Void
 
-    public init(registry: ModelRegistry, configuration: Configuration, logger: Logger, onListening: @escaping @Sendable (String) -> Void = { _ in }) {
+    /// Without a `repository`, the repository extension indexes the registry's models and
+    /// refuses to load or unload them.
+    public init(
+        registry: ModelRegistry, repository: ModelRepository? = nil, configuration: Configuration, logger: Logger,
+        onListening: @escaping @Sendable (String) -> Void = { _ in }
+    ) {
         self.registry = registry
+        self.repository = repository ?? ModelRepository(registry: registry, control: nil)
         self.configuration = configuration
         self.logger = logger
         self.onListening = onListening
@@ -54,7 +61,7 @@ public struct OpenInferenceGRPCListener: Service, CustomStringConvertible {
         let transport = HTTP2ServerTransport.Posix(
             address: Self.socketAddress(host: configuration.host, port: configuration.port), transportSecurity: .plaintext,
             config: .defaults { $0.rpc.maxRequestPayloadSize = configuration.maxMessageBytes })
-        let service = OpenInferenceGRPCService(registry: registry, limits: TensorJSON.Limits())
+        let service = OpenInferenceGRPCService(registry: registry, repository: repository, limits: TensorJSON.Limits(), logger: logger)
         var interceptors: [ConditionalInterceptor<any ServerInterceptor>] = []
         if let token = configuration.token {
             let probes: Set<MethodDescriptor> = [

@@ -2,6 +2,7 @@ import DMSCore
 import DMSRuntime
 import Foundation
 import GRPCCore
+import Logging
 
 /// `inference.GRPCInferenceService`: the Open Inference Protocol over gRPC, in front of the same
 /// registry, queues and batches as the REST surfaces. What it says and how it infers is decided
@@ -13,7 +14,9 @@ import GRPCCore
 /// passes is answered DEADLINE_EXCEEDED without an engine call.
 struct OpenInferenceGRPCService: Inference_GRPCInferenceService.ServiceProtocol {
     let registry: ModelRegistry
+    let repository: ModelRepository
     let limits: TensorJSON.Limits
+    let logger: Logger
 
     func serverLive(
         request: ServerRequest<Inference_ServerLiveRequest>, context: ServerContext
@@ -142,6 +145,50 @@ struct OpenInferenceGRPCService: Inference_GRPCInferenceService.ServiceProtocol 
                 statistics = [entry]
             }
             return .with { $0.modelStats = statistics.map(Inference_ModelStatistics.init) }
+        }
+    }
+
+    /// The repository extension's index: every model the server knows (`ModelRepository`).
+    func repositoryIndex(
+        request: ServerRequest<Inference_RepositoryIndexRequest>, context: ServerContext
+    ) async throws -> ServerResponse<Inference_RepositoryIndexResponse> {
+        let entries = repository.index(readyOnly: request.message.ready)
+        return ServerResponse(message: .with {
+            $0.models = entries.map { entry in
+                .with {
+                    $0.name = entry.name
+                    $0.version = entry.version
+                    $0.state = entry.state
+                    $0.reason = entry.reason
+                }
+            }
+        })
+    }
+
+    /// Loads an unloaded model again (PERMISSION_DENIED without --allow-model-control).
+    func repositoryModelLoad(
+        request: ServerRequest<Inference_RepositoryModelLoadRequest>, context: ServerContext
+    ) async throws -> ServerResponse<Inference_RepositoryModelLoadResponse> {
+        do {
+            try OpenInference.refuseRepositoryParameters(Array(request.message.parameters.keys))
+            try await repository.load(request.message.modelName, logger: logger)
+            return ServerResponse(message: Inference_RepositoryModelLoadResponse())
+        } catch {
+            throw RPCError(error)
+        }
+    }
+
+    /// Unloads a model, keeping it in the repository (PERMISSION_DENIED without
+    /// --allow-model-control).
+    func repositoryModelUnload(
+        request: ServerRequest<Inference_RepositoryModelUnloadRequest>, context: ServerContext
+    ) async throws -> ServerResponse<Inference_RepositoryModelUnloadResponse> {
+        do {
+            try OpenInference.refuseRepositoryParameters(Array(request.message.parameters.keys))
+            try await repository.unload(request.message.modelName, logger: logger)
+            return ServerResponse(message: Inference_RepositoryModelUnloadResponse())
+        } catch {
+            throw RPCError(error)
         }
     }
 

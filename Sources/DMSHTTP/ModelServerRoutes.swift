@@ -11,13 +11,18 @@ import Synchronization
 /// `GET /`, a page to try the models in a browser.
 public final class ModelServerRoutes: Sendable {
     public let registry: ModelRegistry
+    /// The Open Inference Protocol's repository extension (`/v2/repository/…`).
+    public let repository: ModelRepository
     public let configuration: HTTPConfiguration
     /// The `host:port` the server is bound to, filled in once it is listening (port 0 binds a
     /// free port, so the real one is only known then).
     public let boundHost = Mutex<String?>(nil)
 
-    public init(registry: ModelRegistry, configuration: HTTPConfiguration) {
+    /// Without a `repository`, the repository extension indexes the registry's models and
+    /// refuses to load or unload them.
+    public init(registry: ModelRegistry, configuration: HTTPConfiguration, repository: ModelRepository? = nil) {
         self.registry = registry
+        self.repository = repository ?? ModelRepository(registry: registry, control: nil)
         self.configuration = configuration
     }
 

@@ -17,6 +17,7 @@ extension ModelServerRoutes {
     static let openInferenceEndpoints: [MethodNotAllowedMiddleware<ModelServerRequestContext>.Endpoint] = {
         var endpoints: [MethodNotAllowedMiddleware<ModelServerRequestContext>.Endpoint] = [
             .init("/v2", .get), .init("/v2/health/live", .get), .init("/v2/health/ready", .get),
+            .init("/v2/repository/index", .post), .init("/v2/repository/models/*/load", .post), .init("/v2/repository/models/*/unload", .post),
         ]
         for model in ["/v2/models/*", "/v2/models/*/versions/*"] {
             endpoints += [.init(model, .get), .init("\(model)/ready", .get), .init("\(model)/config", .get), .init("\(model)/stats", .get), .init("\(model)/infer", .post)]
@@ -41,6 +42,7 @@ extension ModelServerRoutes {
         router.get("/v2/models/stats") { [self] _, _ in
             Response.json(.object([("model_stats", .array(registry.models.compactMap { OpenInference.statistics(of: $0).map(Self.json) }))]))
         }
+        addRepositoryRoutes(to: router)
         for prefix in ["/v2/models/:model", "/v2/models/:model/versions/:version"] {
             router.get(RouterPath(prefix)) { [self] _, context in
                 Response.json(Self.json(try OpenInference.metadata(of: try model(context))))
@@ -62,6 +64,54 @@ extension ModelServerRoutes {
                 try await infer(request, context: context)
             }
         }
+    }
+
+    /// The repository extension: `POST /v2/repository/index` (body `{"ready": true}` for the
+    /// ready models only) answers `[{"name", "version", "state", "reason"}]`;
+    /// `POST /v2/repository/models/{m}/load` and `…/unload` answer 200 with an empty body once
+    /// the model is loaded or unloaded (403 without `--allow-model-control`). Request
+    /// parameters that would change the model (`config`, `file:…`) are refused;
+    /// `unload_dependents` is accepted (no model depends on another here).
+    private func addRepositoryRoutes(to router: Router<ModelServerRequestContext>) {
+        router.post("/v2/repository/index") { [self] request, _ in
+            let body = try Self.repositoryBody(try await request.collectBody(upTo: Self.repositoryBodyLimit))
+            let ready = body["ready"]
+            guard ready == nil || (JSONNumber.isBoolean(ready!) && ready is Bool) else { throw DMSError(.invalidInput, "'ready' must be true or false") }
+            let entries = repository.index(readyOnly: ready as? Bool ?? false)
+            return Response.json(.array(entries.map { entry in
+                .object([("name", .string(entry.name)), ("version", .string(entry.version)), ("state", .string(entry.state)), ("reason", .string(entry.reason))])
+            }))
+        }
+        for action in ["load", "unload"] {
+            router.post(RouterPath("/v2/repository/models/:model/\(action)")) { [self] request, context in
+                let name = try context.parameters.require("model")
+                let body = try Self.repositoryBody(try await request.collectBody(upTo: Self.repositoryBodyLimit))
+                try OpenInference.refuseRepositoryParameters(try Self.object(body["parameters"], "parameters").map { Array($0.keys) } ?? [])
+                if action == "load" {
+                    try await repository.load(name, logger: context.logger)
+                } else {
+                    try await repository.unload(name, logger: context.logger)
+                }
+                return Response(status: .ok, headers: [.contentLength: "0"])
+            }
+        }
+    }
+
+    /// Repository requests are small JSON objects (or empty).
+    private static let repositoryBodyLimit = 64 * 1024
+
+    private static func repositoryBody(_ body: ByteBuffer) throws(DMSError) -> [String: Any] {
+        guard body.readableBytes > 0 else { return [:] }
+        guard let object = try? JSONSerialization.jsonObject(with: Data(body.readableBytesView)) as? [String: Any] else {
+            throw DMSError(.invalidInput, "the request body must be a JSON object")
+        }
+        return object
+    }
+
+    private static func object(_ value: Any?, _ field: String) throws(DMSError) -> [String: Any]? {
+        guard let value else { return nil }
+        guard let object = value as? [String: Any] else { throw DMSError(.invalidInput, "'\(field)' must be a JSON object") }
+        return object
     }
 
     /// The model a `/v2/models/{m}[/versions/{v}]` path names; 404 for an unknown model or a

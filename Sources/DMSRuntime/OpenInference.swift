@@ -13,7 +13,7 @@ public enum OpenInference {
     public static let serverName = "deep-model-server"
     public static let serverVersion = "0.1.0"
     /// The protocol extensions implemented, as server metadata lists them.
-    public static let extensions = ["binary_tensor_data", "model_configuration", "statistics"]
+    public static let extensions = ["binary_tensor_data", "model_configuration", "model_repository", "statistics"]
     /// The one version every model has.
     public static let modelVersion = "1"
 
@@ -157,6 +157,15 @@ public enum OpenInference {
         }
         if let key = keys.sorted().first(where: { $0.hasPrefix("shared_memory_") }) {
             throw DMSError(.invalidInput, "\(what): '\(key)': the shared memory extensions are not supported; send the data in the request")
+        }
+    }
+
+    /// Refuses repository load and unload parameters this server does not implement, which ask
+    /// to change the model (`config`, `file:…`); `unload_dependents` changes nothing here (no
+    /// model depends on another) and passes.
+    public static func refuseRepositoryParameters(_ keys: [String]) throws(DMSError) {
+        if let key = keys.sorted().first(where: { $0 != "unload_dependents" }) {
+            throw DMSError(.invalidInput, "repository parameter '\(key)' is not supported; a model loads again from where it was registered")
         }
     }
 

@@ -98,19 +98,31 @@ public struct ModelServer: Sendable {
         defer { withExtendedLifetime(storeLock) {} }
         let metrics = ServerMetrics()
         let (registry, loader) = try makeRegistry(store: store, metrics: metrics)
+        let logger = self.logger
+        // One download client and one manager for the management API and the repository
+        // extension's loads (it follows no redirect: see `downloadClient`).
+        let managementClient =
+            configuration.management != nil || configuration.allowModelControl
+            ? Self.downloadClient(configuration.downloads, followsRedirects: false) : nil
+        let manager = managementClient.map { client in
+            ModelManager(
+                registry: registry, loader: loader, allowList: configuration.management?.allowList ?? .localFilesOnly, httpClient: client,
+                logger: logger)
+        }
+        let repository = ModelRepository(registry: registry, control: configuration.allowModelControl ? manager : nil)
         let routes = ModelServerRoutes(
             registry: registry,
             configuration: HTTPConfiguration(
                 maxBodyBytes: configuration.maxRequestBytes, advertisedHost: "\(configuration.host):\(configuration.port)",
                 metricsExposition: { metrics.exposition(of: registry) }, token: configuration.inferenceToken,
-                accessLog: configuration.accessLog))
-        let logger = self.logger
+                accessLog: configuration.accessLog),
+            repository: repository)
         // Services stop in the reverse order: the listeners before the registry drains.
         var services: [any Service] = [RegistryShutdownService(registry: registry)]
         if let grpcPort = configuration.grpcPort {
             services.append(
                 OpenInferenceGRPCListener(
-                    registry: registry,
+                    registry: registry, repository: repository,
                     configuration: .init(host: configuration.host, port: grpcPort, maxMessageBytes: configuration.maxRequestBytes, token: configuration.inferenceToken),
                     logger: logger,
                     onListening: { address in
@@ -118,9 +130,7 @@ public struct ModelServer: Sendable {
                         FileHandle.standardOutput.write(Data("gRPC listening on \(address)\n".utf8))
                     }))
         }
-        let managementClient = configuration.management.map { _ in Self.downloadClient(configuration.downloads, followsRedirects: false) }
-        if let management = configuration.management, let managementClient {
-            let manager = ModelManager(registry: registry, loader: loader, allowList: management.allowList, httpClient: managementClient, logger: logger)
+        if let management = configuration.management, let manager {
             services.append(
                 Application(
                     router: ManagementRoutes(manager: manager, token: management.token, accessLog: configuration.accessLog).makeRouter(),

@@ -45,6 +45,11 @@ public struct ServerCommand: AsyncParsableCommand {
     @Flag(name: .customLong("no-grpc"), help: "Run without the gRPC listener.")
     var noGRPC = false
 
+    @Flag(
+        name: .customLong("allow-model-control"),
+        help: "Let the Open Inference Protocol's repository extension unload and load models on the inference port (REST and gRPC; with the inference token when one is set). Off: the index only.")
+    var allowModelControl = false
+
     @Option(name: .customLong("management-port"), help: "Port of the management API (register, change and unregister models); 0 picks a free port.")
     var managementPort: Int = 8081
 
@@ -279,6 +284,7 @@ public struct ServerCommand: AsyncParsableCommand {
             host: host,
             port: port,
             grpcPort: noGRPC ? nil : grpcPort,
+            allowModelControl: allowModelControl,
             management: management(),
             inferenceToken: AccessToken.resolve(option: inferenceToken, file: inferenceTokenFile, environmentVariable: "DMS_INFERENCE_TOKEN", optionName: "--inference-token"),
             modelStore: storeRoot,

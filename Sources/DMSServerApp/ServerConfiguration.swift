@@ -41,6 +41,8 @@ public struct ServerConfiguration: Sendable {
     /// The port of the Open Inference Protocol's gRPC listener (on `host`), or nil for none; 0
     /// binds a free port.
     public var grpcPort: Int?
+    /// Whether the repository extension may unload and load models (on the inference port).
+    public var allowModelControl: Bool
     /// The management API's listener, or nil for none.
     public var management: Management?
     /// The bearer token the inference API asks for, or nil for none.
@@ -68,7 +70,7 @@ public struct ServerConfiguration: Sendable {
     public init(
         models: [ModelSpec], service: String? = nil, services: ServiceCatalog = .builtIn, python: PythonService.Settings? = nil,
         trustArchiveCode: Bool = false,
-        host: String = "127.0.0.1", port: Int = 8080, grpcPort: Int? = nil, management: Management? = Management(), inferenceToken: String? = nil,
+        host: String = "127.0.0.1", port: Int = 8080, grpcPort: Int? = nil, allowModelControl: Bool = false, management: Management? = Management(), inferenceToken: String? = nil,
         accessLog: (@Sendable (AccessLogEntry) -> Void)? = nil,
         modelStore: URL = ModelStore.defaultRoot, maxRequestBytes: Int = 10 << 20, maxImagePixels: Int = 40_000_000,
         allowModelFailures: Bool = false, downloads: DownloadSettings = DownloadSettings(),
@@ -82,6 +84,7 @@ public struct ServerConfiguration: Sendable {
         self.host = host
         self.port = port
         self.grpcPort = grpcPort
+        self.allowModelControl = allowModelControl
         self.management = management
         self.inferenceToken = inferenceToken
         self.accessLog = accessLog

@@ -70,7 +70,7 @@ def test_health_and_metadata(client):
     assert client.is_server_ready()
     metadata = client.get_server_metadata()
     assert metadata["name"] == "deep-model-server"
-    assert metadata["extensions"] == ["binary_tensor_data", "model_configuration", "statistics"]
+    assert metadata["extensions"] == ["binary_tensor_data", "model_configuration", "model_repository", "statistics"]
     assert client.is_model_ready("simple")
     assert client.is_model_ready("simple", model_version="1")
     simple = client.get_model_metadata("simple")
@@ -191,7 +191,7 @@ def test_plain_http_errors_and_paths(server):
         assert requests.get(f"{server.url}{path}", timeout=10).status_code == 200, path
     wrong_method = requests.get(f"{server.url}/v2/models/simple/infer", timeout=10)
     assert wrong_method.status_code == 405 and set(wrong_method.json()) == {"error"}
-    unknown_path = requests.get(f"{server.url}/v2/repository/index", timeout=10)
+    unknown_path = requests.get(f"{server.url}/v2/models/simple/nonsense", timeout=10)
     assert unknown_path.status_code == 404 and set(unknown_path.json()) == {"error"}
 
     both = {"inputs": [
@@ -272,3 +272,50 @@ def test_inference_counts_in_the_models_metrics(server, client):
     for _ in range(3):
         client.infer("simple", inputs)
     assert successes() == before + 3
+
+
+def test_repository_index_and_control_that_is_off(server, client):
+    """Without --allow-model-control the index answers and load / unload are refused (403)."""
+    index = client.get_model_repository_index()
+    assert [(m["name"], m["version"], m["state"], m["reason"]) for m in index] == [("simple", "1", "READY", ""), ("digits", "1", "READY", "")]
+    assert requests.post(f"{server.url}/v2/repository/index", json={"ready": True}, timeout=10).json() == index
+    for call in (client.unload_model, client.load_model):
+        with pytest.raises(InferenceServerException) as refused:
+            call("simple")
+        assert refused.value.status() == "403" and "--allow-model-control" in refused.value.message()
+    assert client.is_model_ready("simple")
+    wrong_method = requests.get(f"{server.url}/v2/repository/index", timeout=10)
+    assert wrong_method.status_code == 405 and set(wrong_method.json()) == {"error"}
+
+
+def test_repository_unload_and_load_again(start_server, tmp_path):
+    """With --allow-model-control: an unloaded model leaves service but stays in the index, and
+    loads again by name from where it was registered, answering as before."""
+    running = start_server("--models", f"simple={simple_model(tmp_path / 'simple.onnx')}", f"digits={EXAMPLES / 'digits-mlp.model'}", "--allow-model-control")
+    client = triton.InferenceServerClient(url=running.url.removeprefix("http://"))
+    a, b, inputs = simple_inputs(True)
+    before = client.infer("simple", inputs).as_numpy("OUTPUT0")
+
+    client.unload_model("simple")
+    index = {m["name"]: (m["state"], m["reason"]) for m in client.get_model_repository_index()}
+    assert index == {"simple": ("UNAVAILABLE", "unloaded"), "digits": ("READY", "")}
+    assert [m["name"] for m in requests.post(f"{running.url}/v2/repository/index", json={"ready": True}, timeout=10).json()] == ["digits"]
+    assert not client.is_model_ready("simple")
+    with pytest.raises(InferenceServerException) as gone:
+        client.infer("simple", inputs)
+    assert gone.value.status() == "404"
+    client.unload_model("simple")  # again: nothing to do
+
+    client.load_model("simple")
+    client.load_model("simple")  # loaded already: nothing to do
+    assert client.is_model_ready("simple")
+    assert np.array_equal(client.infer("simple", inputs).as_numpy("OUTPUT0"), before)
+    assert {m["name"]: m["state"] for m in client.get_model_repository_index()} == {"digits": "READY", "simple": "READY"}
+
+    with pytest.raises(InferenceServerException) as unknown:
+        client.load_model("nope")
+    assert unknown.value.status() == "404" and "nope" in unknown.value.message()
+    with pytest.raises(InferenceServerException) as configured:
+        client.load_model("simple", config=json.dumps({"max_batch_size": 2}))
+    assert configured.value.status() == "400" and "'config' is not supported" in configured.value.message()
+    assert running.stop() == 0, running.output

@@ -52,7 +52,7 @@ def server(start_server, models):
 TRITON_CASES = [
     "health-and-metadata", "model-configuration", "simple-sum-and-difference", "output-selection-and-rows", "typed-contents",
     "several-datatypes", "image-model-with-a-tensor-and-an-encoded-image", "messages-up-to-the-request-limit",
-    "errors-reach-the-client-with-their-status", "statistics-count-known-traffic",
+    "errors-reach-the-client-with-their-status", "statistics-count-known-traffic", "repository-control-off",
 ]
 
 
@@ -69,6 +69,12 @@ def test_kserve_sdk(server, case):
 def test_bearer_token_on_grpc(start_server, models):
     running = start_server("--models", models[0], "--inference-token", "s3cret")
     run_case("triton_grpc_cases.py", running.wait_for_grpc(), "bearer-token")
+    assert running.stop() == 0, running.output
+
+
+def test_repository_control_over_grpc(start_server, models):
+    running = start_server("--models", models[0], "--allow-model-control")
+    run_case("triton_grpc_cases.py", running.wait_for_grpc(), "repository-unload-and-load")
     assert running.stop() == 0, running.output
 
 

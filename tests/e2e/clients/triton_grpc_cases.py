@@ -61,7 +61,7 @@ def health_and_metadata(client):
     assert client.is_server_live() and client.is_server_ready()
     metadata = client.get_server_metadata(as_json=True)
     assert metadata["name"] == "deep-model-server", metadata
-    assert metadata["extensions"] == ["binary_tensor_data", "model_configuration", "statistics"], metadata
+    assert metadata["extensions"] == ["binary_tensor_data", "model_configuration", "model_repository", "statistics"], metadata
     assert client.is_model_ready("simple") and client.is_model_ready("simple", model_version="1")
     refused(lambda: client.is_model_ready("nope"), "NOT_FOUND", "nope")
     simple = client.get_model_metadata("simple", as_json=True)
@@ -247,6 +247,30 @@ def bearer_token(client):
     a, b = simple_arrays()
     result = client.infer("simple", pair(a, b), headers={"authorization": "Bearer s3cret"})
     assert np.array_equal(result.as_numpy("OUTPUT0"), a + b)
+
+
+@case
+def repository_control_off(client):
+    names = [(model.name, model.version, model.state) for model in client.get_model_repository_index().models]
+    assert names == [("simple", "1", "READY"), ("digits", "1", "READY"), ("types", "1", "READY")], names
+    refused(lambda: client.unload_model("simple"), "PERMISSION_DENIED", "--allow-model-control")
+    refused(lambda: client.load_model("simple"), "PERMISSION_DENIED", "--allow-model-control")
+    assert client.is_model_ready("simple")
+
+
+@case
+def repository_unload_and_load(client):
+    """The server runs `simple` with --allow-model-control."""
+    a, b = simple_arrays()
+    client.unload_model("simple")
+    (entry,) = client.get_model_repository_index().models
+    assert (entry.name, entry.state, entry.reason) == ("simple", "UNAVAILABLE", "unloaded")
+    refused(lambda: client.infer("simple", pair(a, b)), "NOT_FOUND", "simple")
+    client.load_model("simple")
+    assert client.is_model_ready("simple")
+    assert np.array_equal(client.infer("simple", pair(a, b)).as_numpy("OUTPUT0"), a + b)
+    refused(lambda: client.load_model("nope"), "NOT_FOUND", "nope")
+    refused(lambda: client.load_model("simple", config='{"max_batch_size": 2}'), "INVALID_ARGUMENT", "'config' is not supported")
 
 
 def infer_image(client, model, input_name, path):
