@@ -25,12 +25,14 @@ def run_case(script, *arguments, timeout=180):
 
 class GRPCImageRequest:
     """One image sent over gRPC by tritonclient.grpc in a client process, prepared up front (the
-    process imports and connects, which takes a second) and sent by `send()`; `outputs()` waits
-    for the answer: output name -> nested list."""
+    process imports and connects, which takes a second) and sent by `send()`, with `timeout` as
+    tritonclient's client_timeout (seconds); `outputs()` waits for the answer: output name ->
+    nested list, or {"error": status, "message": …}."""
 
-    def __init__(self, address, model, input_name, image_path):
+    def __init__(self, address, model, input_name, image_path, timeout=None):
         self.process = subprocess.Popen(
-            [str(CLIENTS_PYTHON), str(CLIENTS / "triton_grpc_cases.py"), address, "infer-image", model, input_name, str(image_path)],
+            [str(CLIENTS_PYTHON), str(CLIENTS / "triton_grpc_cases.py"), address, "infer-image", model, input_name, str(image_path)]
+            + ([str(timeout)] if timeout else []),
             stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
         )
         ready = self.process.stdout.readline().strip()

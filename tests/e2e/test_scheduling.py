@@ -309,6 +309,25 @@ def test_a_queued_request_is_answered_504_at_its_deadline(engine, models, serve)
     assert stats["engine_calls"] == 1 and stats["batch_sizes"] == {"1": 1}, stats
 
 
+def test_a_grpc_timeout_is_the_queue_deadline(models, serve, tmp_path):
+    """tritonclient.grpc's client_timeout travels as grpc-timeout and becomes the request's
+    deadline in the model's queue, as X-Request-Timeout-Ms does: the request expires there
+    while the blocker runs, without an engine call."""
+    server = serve(models("mxnet", size=LONG_SIZE), *UNBATCHED)
+    image = tmp_path / "late.jpg"
+    image.write_bytes(jpeg(COLOURS[0], LONG_SIZE))
+    late = GRPCImageRequest(server.wait_for_grpc(), MODEL, "input0", image, timeout=0.3)
+    blocker = hold_worker(server, size=LONG_SIZE)
+    late.send()
+    outcome = late.outputs()
+    assert outcome["error"] == "StatusCode.DEADLINE_EXCEEDED", outcome
+    expired = wait_for_statistics(server, lambda s: s["expired"] == 1, "expired == 1", during=blocker)
+    assert expired["queued"] == 0 and expired["cancelled"] == 0, expired
+    answer(blocker.result())
+    stats = settled(server)
+    assert stats["engine_calls"] == 1 and stats["batch_sizes"] == {"1": 1}, stats
+
+
 def multipart(image):
     """(content type, body) of a multipart form with the image as input0."""
     boundary = uuid.uuid4().hex

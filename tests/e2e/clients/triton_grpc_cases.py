@@ -5,8 +5,9 @@ a process of its own:
     python triton_grpc_cases.py ADDRESS CASE [ARGUMENT...]
 
 A case passes when the process exits 0; a failed assertion prints its traceback and exits 1.
-`infer-image` is not a check but a client for the batching test: it connects, prints `ready`,
-waits for a line on standard input, sends one image as a BYTES input and prints the answer as JSON.
+`infer-image MODEL INPUT PATH [TIMEOUT_S]` is not a check but a client for the scheduling tests: it
+connects, prints `ready`, waits for a line on standard input, sends one image as a BYTES input
+(with that client_timeout) and prints the answer, or the error's status and message, as JSON.
 
 Models (the server the test starts): `simple` (Triton's example: two INT32 [-1, 16] inputs, sum
 and difference), `digits` (the MXNet digits classifier), `types` (an ONNX Identity per datatype).
@@ -273,12 +274,16 @@ def repository_unload_and_load(client):
     refused(lambda: client.load_model("simple", config='{"max_batch_size": 2}'), "INVALID_ARGUMENT", "'config' is not supported")
 
 
-def infer_image(client, model, input_name, path):
+def infer_image(client, model, input_name, path, timeout=None):
     print("ready", flush=True)
     sys.stdin.readline()
     image = triton.InferInput(input_name, [1], "BYTES")
     image.set_data_from_numpy(np.array([pathlib.Path(path).read_bytes()], dtype=np.object_))
-    result = client.infer(model, [image])
+    try:
+        result = client.infer(model, [image], client_timeout=float(timeout) if timeout else None)
+    except InferenceServerException as error:
+        print(json.dumps({"error": error.status(), "message": error.message()}), flush=True)
+        return
     print(json.dumps({output.name: result.as_numpy(output.name).tolist() for output in result.get_response().outputs}), flush=True)
 
 
