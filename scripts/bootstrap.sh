@@ -135,6 +135,17 @@ if ! "$VENV/bin/python" -c 'import sys' >/dev/null 2>&1; then
     "$PYTHON" -m venv "$VENV" </dev/null || die "could not create the virtual environment $VENV"
 fi
 
+# pip_install VENV REQUIREMENTS CONSTRAINTS: installs the requirements at the constraints' exact
+# pins (wheels only) into VENV, then checks that they hold together.
+pip_install() {
+    PIP_DISABLE_PIP_VERSION_CHECK=1 "$1/bin/python" -m pip install \
+        --quiet --no-input --progress-bar off --only-binary=:all: \
+        -r "$2" -c "$3" </dev/null ||
+        die "pip install -r $2 failed (see the messages above); network to PyPI and CPython 3.11 are needed"
+    "$1/bin/python" -m pip check >/dev/null ||
+        die "pip check reports inconsistent packages in $1: $("$1/bin/python" -m pip check 2>&1 | head -5)"
+}
+
 venv_tag="$("$VENV/bin/python" -c 'import sys; print(sys.implementation.name, *sys.version_info[:3])')"
 wanted_stamp="$(
     cd "$ROOT"
@@ -164,12 +175,7 @@ if [[ -f "$STAMP" && "$(cat "$STAMP")" == "$wanted_stamp" ]] && mxnet_lib >/dev/
 else
     log "pip: installing python/requirements.txt with python/constraints.txt (takes a few minutes the first time)"
     rm -f "$STAMP"
-    PIP_DISABLE_PIP_VERSION_CHECK=1 "$VENV/bin/python" -m pip install \
-        --quiet --no-input --progress-bar off --only-binary=:all: \
-        -r "$REQUIREMENTS" -c "$CONSTRAINTS" </dev/null ||
-        die "pip install failed (see the messages above); network to PyPI and CPython 3.11 are needed"
-    "$VENV/bin/python" -m pip check >/dev/null ||
-        die "pip check reports inconsistent packages: $("$VENV/bin/python" -m pip check 2>&1 | head -5)"
+    pip_install "$VENV" "$REQUIREMENTS" "$CONSTRAINTS"
     version="$(cd "$RUNTIME" && "$VENV/bin/python" -c 'import mxnet, numpy; print("mxnet", mxnet.__version__, "numpy", numpy.__version__)' 2>&1 | tail -1)" ||
         die "the venv cannot import mxnet: $version"
     log "pip: done ($version)"
@@ -197,12 +203,7 @@ if $WITH_CLIENTS; then
     else
         log "clients venv: installing python/clients-requirements.txt with python/clients-constraints.txt"
         rm -f "$CLIENTS_STAMP"
-        PIP_DISABLE_PIP_VERSION_CHECK=1 "$CLIENTS_VENV/bin/python" -m pip install \
-            --quiet --no-input --progress-bar off --only-binary=:all: \
-            -r "$ROOT/python/clients-requirements.txt" -c "$ROOT/python/clients-constraints.txt" </dev/null ||
-            die "pip install of the protocol clients failed (see the messages above)"
-        "$CLIENTS_VENV/bin/python" -m pip check >/dev/null ||
-            die "pip check reports inconsistent packages in $CLIENTS_VENV: $("$CLIENTS_VENV/bin/python" -m pip check 2>&1 | head -5)"
+        pip_install "$CLIENTS_VENV" "$ROOT/python/clients-requirements.txt" "$ROOT/python/clients-constraints.txt"
         printf '%s\n' "$wanted_clients_stamp" >"$CLIENTS_STAMP"
         log "clients venv: done"
     fi
