@@ -37,18 +37,19 @@ extension InferenceRequest.Input {
     /// little-endian 32-bit integer. `.invalidInput` when the bytes do not fill `shape` exactly,
     /// for a datatype this server does not take, or for a `BOOL` byte other than 0 and 1.
     public init(name: String, datatype: String, shape: [Int], rawBytes bytes: ArraySlice<UInt8>) throws(DMSError) {
-        let count = Tensor.elementCount(of: shape)
+        guard let count = Tensor.checkedElementCount(of: shape), shape.allSatisfy({ $0 >= 0 }) else {
+            throw DMSError(.invalidInput, "input '\(name)': shape \(shape) is not one of non-negative sizes that fits in memory")
+        }
         if datatype == "BYTES" {
-            let items = try Self.lengthPrefixedItems(bytes, inputName: name)
-            guard items.count == count else {
-                throw DMSError(.invalidInput, "input '\(name)': got \(items.count) BYTES items for shape \(shape), which holds \(count)")
-            }
+            let items = try Self.lengthPrefixedItems(bytes, count: count, inputName: name, shape: shape)
             self.init(name: name, content: .bytes(items, shape: shape))
             return
         }
         let dataType = try Self.dataType(datatype, inputName: name)
-        guard bytes.count == count * dataType.byteWidth else {
-            throw DMSError(.invalidInput, "input '\(name)': got \(bytes.count) bytes of data; shape \(shape) of \(datatype) takes \(count * dataType.byteWidth)")
+        guard count <= bytes.count, bytes.count == count * dataType.byteWidth else {
+            throw DMSError(
+                .invalidInput,
+                "input '\(name)': got \(bytes.count) bytes of data; shape \(shape) of \(datatype) takes \(count) elements of \(dataType.byteWidth) bytes")
         }
         // Engines read BOOL bytes as C++ bools: anything but 0 and 1 is undefined there.
         if dataType == .bool, let index = bytes.firstIndex(where: { $0 > 1 }) {
@@ -67,12 +68,16 @@ extension InferenceRequest.Input {
         return dataType
     }
 
-    /// `BYTES` items in their binary form: each a little-endian 32-bit length, then that many
-    /// bytes.
-    static func lengthPrefixedItems(_ data: ArraySlice<UInt8>, inputName name: String) throws(DMSError) -> [[UInt8]] {
+    /// The `count` `BYTES` items of `shape` in their binary form: each a little-endian 32-bit
+    /// length, then that many bytes. Stops at the first item too many, so that a body of many
+    /// tiny items costs nothing before it is refused.
+    static func lengthPrefixedItems(_ data: ArraySlice<UInt8>, count: Int, inputName name: String, shape: [Int]) throws(DMSError) -> [[UInt8]] {
         var items: [[UInt8]] = []
         var offset = data.startIndex
         while offset < data.endIndex {
+            guard items.count < count else {
+                throw DMSError(.invalidInput, "input '\(name)': the BYTES data holds more items than shape \(shape) holds (\(count))")
+            }
             guard data.endIndex - offset >= 4 else { throw DMSError(.invalidInput, "input '\(name)': BYTES data ends inside an item's 4-byte length") }
             let length = data[offset..<(offset + 4)].reversed().reduce(0) { $0 << 8 | Int($1) }
             offset += 4
@@ -81,6 +86,9 @@ extension InferenceRequest.Input {
             }
             items.append(Array(data[offset..<(offset + length)]))
             offset += length
+        }
+        guard items.count == count else {
+            throw DMSError(.invalidInput, "input '\(name)': got \(items.count) BYTES items for shape \(shape), which holds \(count)")
         }
         return items
     }

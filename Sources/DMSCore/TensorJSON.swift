@@ -18,10 +18,13 @@ public enum TensorJSON {
         public var maxDepth: Int
         /// Most elements in one tensor.
         public var maxElements: Int
+        /// Most dimensions in one tensor's shape (the Open Inference Protocol's shapes).
+        public var maxDimensions: Int
 
-        public init(maxDepth: Int = 32, maxElements: Int = 10_000_000) {
+        public init(maxDepth: Int = 32, maxElements: Int = 10_000_000, maxDimensions: Int = 64) {
             self.maxDepth = maxDepth
             self.maxElements = maxElements
+            self.maxDimensions = maxDimensions
         }
     }
 

@@ -9,7 +9,8 @@ import Foundation
 /// order of `inputs`, laid out as the REST binary extension lays them out) or from its typed
 /// `contents`. Narrow integers travel widened in the typed fields (INT8 and INT16 in
 /// `int_contents`, UINT8 in `uint_contents`) and are range-checked; FP16 has no typed field and
-/// must come raw. Shapes are checked against the element limit before anything is copied.
+/// must come raw. Shapes are checked against the limits of dimensions and elements before
+/// anything is copied.
 struct InferMessage {
     var request: InferenceRequest
     /// The outputs asked for, in order; nil for all of them.
@@ -41,6 +42,9 @@ struct InferMessage {
     ) throws(DMSError) -> InferenceRequest.Input {
         let name = input.name
         try OpenInference.refuseUnsupportedParameters(Array(input.parameters.keys), of: "input '\(name)'")
+        guard input.shape.count <= limits.maxDimensions else {
+            throw DMSError(.invalidInput, "input '\(name)': its shape has \(input.shape.count) dimensions; at most \(limits.maxDimensions) are taken")
+        }
         guard input.shape.allSatisfy({ $0 >= 0 && $0 <= Int64(Int.max) }) else {
             throw DMSError(.invalidInput, "input '\(name)': shape \(input.shape) must hold non-negative integers")
         }
@@ -54,7 +58,8 @@ struct InferMessage {
             }
             return try InferenceRequest.Input(name: name, datatype: input.datatype, shape: shape, rawBytes: ArraySlice(raw))
         }
-        guard input.hasContents else {
+        // An empty contents message is not on the wire: an input of no elements may have none.
+        guard input.hasContents || count == 0 else {
             throw DMSError(.invalidInput, "input '\(name)' has no contents and the request no raw_input_contents")
         }
         let contents = input.contents

@@ -1,4 +1,5 @@
 import DMSCore
+import Foundation
 import DMSRuntime
 import GRPCCore
 import GRPCNIOTransportHTTP2
@@ -7,7 +8,8 @@ import ServiceLifecycle
 
 /// The gRPC listener of the Open Inference Protocol: plaintext HTTP/2 (h2c) on its own port,
 /// serving `inference.GRPCInferenceService` until graceful shutdown, when it stops taking calls
-/// and finishes those under way.
+/// and finishes those under way. It binds once `startsAfter` returns (the server's models are
+/// loaded), as the REST port does.
 ///
 /// Messages up to `maxMessageBytes` are accepted (the server's request-size limit; gRPC's usual
 /// 4 MiB would refuse most images), larger ones get RESOURCE_EXHAUSTED from the transport. With
@@ -39,6 +41,8 @@ public struct OpenInferenceGRPCListener: Service, CustomStringConvertible {
     let repository: ModelRepository
     let configuration: Configuration
     let logger: Logger
+    /// Returns when the listener may bind.
+    let startsAfter: @Sendable () async -> Void
     /// Called with `host:port` once the port is bound.
     let onListening: @Sendable (String) -> Void
 
@@ -46,8 +50,9 @@ public struct OpenInferenceGRPCListener: Service, CustomStringConvertible {
     /// refuses to load or unload them.
     public init(
         registry: ModelRegistry, repository: ModelRepository? = nil, configuration: Configuration, logger: Logger,
-        onListening: @escaping @Sendable (String) -> Void = { _ in }
+        startsAfter: @escaping @Sendable () async -> Void = {}, onListening: @escaping @Sendable (String) -> Void = { _ in }
     ) {
+        self.startsAfter = startsAfter
         self.registry = registry
         self.repository = repository ?? ModelRepository(registry: registry, control: nil)
         self.configuration = configuration
@@ -58,6 +63,8 @@ public struct OpenInferenceGRPCListener: Service, CustomStringConvertible {
     public var description: String { "OpenInferenceGRPCListener(\(configuration))" }
 
     public func run() async throws {
+        await cancelWhenGracefulShutdown { await startsAfter() }
+        if Task.isCancelled || Task.isShuttingDownGracefully { return }
         let transport = HTTP2ServerTransport.Posix(
             address: Self.socketAddress(host: configuration.host, port: configuration.port), transportSecurity: .plaintext,
             config: .defaults { $0.rpc.maxRequestPayloadSize = configuration.maxMessageBytes })
@@ -70,17 +77,36 @@ public struct OpenInferenceGRPCListener: Service, CustomStringConvertible {
             interceptors.append(.apply(BearerTokenInterceptor(token: Array(token.utf8)), to: .allExcluding(services: [], methods: probes)))
         }
         let server = GRPCServer(transport: transport, services: [service], interceptorPipeline: interceptors)
-        let onListening = onListening
-        try await withGracefulShutdownHandler {
-            try await withThrowingDiscardingTaskGroup { group in
-                group.addTask { try await server.serve() }
-                let address = try await transport.listeningAddress
-                let port = address.ipv4?.port ?? address.ipv6?.port ?? 0
-                onListening("\(configuration.host):\(port)")
+        let (onListening, host) = (onListening, configuration.host)
+        // Unstructured, and never awaited: the transport's address stays unknown forever when a
+        // shutdown comes before it listens (`serve()` then throws at once), and awaiting it
+        // would hang the shutdown.
+        Task {
+            guard let address = try? await transport.listeningAddress else { return }
+            if let ipv6 = address.ipv6 {
+                onListening("[\(ipv6.host)]:\(ipv6.port)")
+            } else {
+                onListening("\(host):\(address.ipv4?.port ?? 0)")
             }
-        } onGracefulShutdown: {
-            server.beginGracefulShutdown()
         }
+        do {
+            try await withGracefulShutdownHandler {
+                try await server.serve()
+            } onGracefulShutdown: {
+                server.beginGracefulShutdown()
+            }
+        } catch where Task.isShuttingDownGracefully {
+            // Shut down before it started serving: nothing to finish.
+        }
+    }
+
+    /// Whether `host` is one the listener can bind: an IPv4 or IPv6 address, or `localhost`
+    /// (the transport takes addresses, not names to resolve).
+    public static func canBind(host: String) -> Bool {
+        if host == "localhost" { return true }
+        let bare = host.hasPrefix("[") && host.hasSuffix("]") ? String(host.dropFirst().dropLast()) : host
+        var address = in6_addr()
+        return inet_pton(bare.contains(":") ? AF_INET6 : AF_INET, bare, &address) == 1
     }
 
     /// The transport's address for a host the command line took: IPv6 when it has a colon.

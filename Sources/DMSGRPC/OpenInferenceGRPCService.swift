@@ -30,13 +30,13 @@ struct OpenInferenceGRPCService: Inference_GRPCInferenceService.ServiceProtocol 
         ServerResponse(message: .with { $0.ready = OpenInference.serverReady(registry) })
     }
 
+    /// `ready: false` for an unknown model or version too, as Triton answers (tritonclient's
+    /// `is_model_ready` then says False, as over REST).
     func modelReady(
         request: ServerRequest<Inference_ModelReadyRequest>, context: ServerContext
     ) async throws -> ServerResponse<Inference_ModelReadyResponse> {
-        try answer { () throws(DMSError) in
-            let model = try OpenInference.model(named: request.message.name, version: request.message.version, in: registry)
-            return .with { $0.ready = model.state == .ready }
-        }
+        let model = try? OpenInference.model(named: request.message.name, version: request.message.version, in: registry)
+        return ServerResponse(message: .with { $0.ready = model?.state == .ready })
     }
 
     func serverMetadata(

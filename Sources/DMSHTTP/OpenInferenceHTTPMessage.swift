@@ -94,6 +94,9 @@ struct OpenInferenceHTTPRequest {
         guard let input = value as? [String: Any] else { throw DMSError(.invalidInput, "inputs[\(index)] must be an object {name, shape, datatype, data}") }
         guard let name = input["name"] as? String else { throw DMSError(.invalidInput, "inputs[\(index)] has no string 'name'") }
         guard let shapeValues = input["shape"] as? [Any] else { throw DMSError(.invalidInput, "input '\(name)' has no 'shape' array") }
+        guard shapeValues.count <= limits.maxDimensions else {
+            throw DMSError(.invalidInput, "input '\(name)': its shape has \(shapeValues.count) dimensions; at most \(limits.maxDimensions) are taken")
+        }
         var shape: [Int] = []
         for dimension in shapeValues {
             guard case .exact(let integer) = JSONNumber.integer(dimension), integer >= 0, let size = Int(exactly: integer) else {
@@ -158,7 +161,8 @@ struct OpenInferenceHTTPRequest {
         try OpenInference.refuseUnsupportedParameters(Array(parameters.keys), of: what)
     }
 
-    private static func object(_ value: Any?, _ field: String) throws(DMSError) -> [String: Any]? {
+    /// `value` as a JSON object, nil when absent; `.invalidInput` naming `field` otherwise.
+    static func object(_ value: Any?, _ field: String) throws(DMSError) -> [String: Any]? {
         guard let value else { return nil }
         guard let object = value as? [String: Any] else { throw DMSError(.invalidInput, "'\(field)' must be a JSON object") }
         return object

@@ -86,7 +86,7 @@ extension ModelServerRoutes {
             router.post(RouterPath("/v2/repository/models/:model/\(action)")) { [self] request, context in
                 let name = try context.parameters.require("model")
                 let body = try Self.repositoryBody(try await request.collectBody(upTo: Self.repositoryBodyLimit))
-                try OpenInference.refuseRepositoryParameters(try Self.object(body["parameters"], "parameters").map { Array($0.keys) } ?? [])
+                try OpenInference.refuseRepositoryParameters(try OpenInferenceHTTPRequest.object(body["parameters"], "parameters").map { Array($0.keys) } ?? [])
                 if action == "load" {
                     try await repository.load(name, logger: context.logger)
                 } else {
@@ -105,12 +105,6 @@ extension ModelServerRoutes {
         guard let object = try? JSONSerialization.jsonObject(with: Data(body.readableBytesView)) as? [String: Any] else {
             throw DMSError(.invalidInput, "the request body must be a JSON object")
         }
-        return object
-    }
-
-    private static func object(_ value: Any?, _ field: String) throws(DMSError) -> [String: Any]? {
-        guard let value else { return nil }
-        guard let object = value as? [String: Any] else { throw DMSError(.invalidInput, "'\(field)' must be a JSON object") }
         return object
     }
 

@@ -20,9 +20,22 @@ public final class ModelRegistry: Sendable {
         /// The reasons of the latest registrations that failed in the background, by name
         /// (at most `failureMemory`; a new registration of the name clears its entry).
         var failedRegistrations: [(name: String, reason: String)] = []
+        /// Models unloaded through the repository extension, to be loaded again by name: in the
+        /// order they were unloaded, each name once, none of them served.
+        var unloaded: [ModelSpec] = []
 
         func contains(_ name: String) -> Bool {
             served.contains { $0.name == name } || pending.contains { $0.name == name }
+        }
+
+        /// Takes the model named `name` out of the served or pending ones; its metrics go now,
+        /// so that a model registered again under this name makes them anew.
+        mutating func take(_ name: String) -> ServedModel? {
+            guard let model = served.first(where: { $0.name == name }) ?? pending.first(where: { $0.name == name }) else { return nil }
+            served.removeAll { $0 === model }
+            pending.removeAll { $0 === model }
+            model.metrics.destroy()
+            return model
         }
     }
 
@@ -46,6 +59,9 @@ public final class ModelRegistry: Sendable {
     /// The registrations that failed in the background, oldest first, with their load errors.
     public var failedRegistrations: [(name: String, reason: String)] { entries.withLock { $0.failedRegistrations } }
 
+    /// The models unloaded (`unload`) and not served again, in the order they were unloaded.
+    public var unloadedModels: [ModelSpec] { entries.withLock { $0.unloaded } }
+
     /// Adds a model, not yet loaded, under `spec.name` to the models served (a model named on
     /// the command line: the server is not ready until it is); an `.alreadyExists` error when
     /// the name is taken.
@@ -65,7 +81,12 @@ public final class ModelRegistry: Sendable {
         let model = ServedModel(spec, metrics: ModelMetrics(model: spec.name, factory: metricsFactory))
         let added = entries.withLock { entries in
             guard !entries.contains(spec.name) else { return false }
-            if pending { entries.pending.append(model) } else { entries.served.append(model) }
+            if pending {
+                entries.pending.append(model)
+            } else {
+                entries.served.append(model)
+                entries.unloaded.removeAll { $0.name == spec.name }
+            }
             entries.failedRegistrations.removeAll { $0.name == spec.name }
             return true
         }
@@ -76,11 +97,13 @@ public final class ModelRegistry: Sendable {
         return model
     }
 
-    /// Serves a reserved model. False when it was unregistered meanwhile.
+    /// Serves a reserved model (which supersedes an unloaded one of its name). False when it
+    /// was unregistered meanwhile.
     func publish(_ model: ServedModel) -> Bool {
         entries.withLock { entries in
             guard let index = entries.pending.firstIndex(where: { $0 === model }) else { return false }
             entries.served.append(entries.pending.remove(at: index))
+            entries.unloaded.removeAll { $0.name == model.name }
             return true
         }
     }
@@ -124,18 +147,33 @@ public final class ModelRegistry: Sendable {
         return model
     }
 
-    /// Removes the model named `name`, served or being registered: requests that come after
-    /// are answered as for an unknown model and its metrics go, the requests it accepted
-    /// before are answered, then its workers stop and its engine memory is freed. A model still
-    /// loading is stopped once its loading ends.
+    /// Removes the model named `name`, served, being registered or unloaded: requests that
+    /// come after are answered as for an unknown model and its metrics go, the requests it
+    /// accepted before are answered, then its workers stop and its engine memory is freed. A
+    /// model still loading is stopped once its loading ends.
     public func remove(named name: String) async throws(DMSError) {
         let model = try entries.withLock { entries throws(DMSError) in
-            let model = entries.served.first { $0.name == name } ?? entries.pending.first { $0.name == name }
-            guard let model else { throw DMSError(.notFound, "no model named '\(name)'") }
-            entries.served.removeAll { $0 === model }
-            entries.pending.removeAll { $0 === model }
-            // Under the lock: a model registered again under this name makes its metrics anew.
-            model.metrics.destroy()
+            let wasUnloaded = entries.unloaded.contains { $0.name == name }
+            entries.unloaded.removeAll { $0.name == name }
+            guard let model = entries.take(name) else {
+                if wasUnloaded { return nil as ServedModel? }
+                throw DMSError(.notFound, "no model named '\(name)'")
+            }
+            return model
+        }
+        await model?.beginUnloading()?.shutdown()
+    }
+
+    /// Removes the model named `name` as `remove` does, but keeps its location and the
+    /// scheduling settings in effect among `unloadedModels`, to be registered again by name
+    /// (the repository extension's unload). In one step, so that the name is never in neither
+    /// place.
+    public func unload(named name: String) async throws(DMSError) {
+        let model = try entries.withLock { entries throws(DMSError) in
+            guard let model = entries.take(name) else { throw DMSError(.notFound, "no model named '\(name)'") }
+            let settings = model.readyModel?.scheduler.settings ?? model.requestedSettings
+            entries.unloaded.removeAll { $0.name == name }
+            entries.unloaded.append(ModelSpec(name: name, location: model.location, settings: settings))
             return model
         }
         await model.beginUnloading()?.shutdown()
@@ -148,14 +186,6 @@ public final class ModelRegistry: Sendable {
         modelName: String, request: PredictionRequest, deadline: ContinuousClock.Instant? = nil, clientGone: (@Sendable () -> Bool)? = nil
     ) async throws(DMSError) -> PredictionResponse {
         try await requireModel(named: modelName).predict(request, deadline: deadline, clientGone: clientGone)
-    }
-
-    /// Answers a request in tensors (the Open Inference Protocol's) with the model's outputs and
-    /// their names, in signature order; see `ServedModel.infer`.
-    public func infer(
-        modelName: String, request: InferenceRequest, deadline: ContinuousClock.Instant? = nil, clientGone: (@Sendable () -> Bool)? = nil
-    ) async throws(DMSError) -> [(name: String, tensor: Tensor)] {
-        try await requireModel(named: modelName).infer(request, deadline: deadline, clientGone: clientGone)
     }
 
     /// Before a request's body is read: when the model's queue is full, waits a little for a

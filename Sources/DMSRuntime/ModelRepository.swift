@@ -7,9 +7,11 @@ import Synchronization
 ///
 /// The repository is every model named on the command line or registered through the
 /// management API, loaded or not. Unloading one frees it as the management API's DELETE does
-/// but keeps its location and settings, so that loading it by name brings it back (from the
-/// model store's cache when the location is remote). Loading a model that is loaded changes
-/// nothing. A model unregistered through the management API leaves the repository.
+/// but keeps its location and the settings in effect (`ModelRegistry.unload`), so that loading
+/// it by name brings it back. Loading a model that is ready changes nothing; loading one that
+/// failed to load tries its location again. A model registered or unregistered through the
+/// management API replaces or leaves its unloaded entry. One load or unload of a name runs at a
+/// time: another one meanwhile is a `.conflict`.
 public final class ModelRepository: Sendable {
     /// One model of the index.
     public struct Entry: Sendable, Equatable {
@@ -23,20 +25,17 @@ public final class ModelRepository: Sendable {
 
     public let registry: ModelRegistry
     /// Loads models again; nil when model control is not allowed (`--allow-model-control`).
-    let manager: ModelManager?
-    /// The models unloaded through the repository, in the order they were unloaded.
-    private let unloaded = Mutex<[ModelSpec]>([])
+    private let manager: ModelManager?
+    /// The names a load or unload is under way for.
+    private let busy = Mutex<Set<String>>([])
 
     public init(registry: ModelRegistry, control manager: ModelManager?) {
         self.registry = registry
         self.manager = manager
     }
 
-    /// Whether load and unload are allowed.
-    public var allowsModelControl: Bool { manager != nil }
-
     /// Every model of the repository (only the ready ones with `readyOnly`): those served, those
-    /// being registered, those whose registration failed and those unloaded.
+    /// being registered, those whose registration failed and those unloaded, each name once.
     public func index(readyOnly: Bool) -> [Entry] {
         var entries: [Entry] = registry.modelsIncludingPending.map { model, pending in
             let (state, reason): (String, String) =
@@ -48,58 +47,52 @@ public final class ModelRepository: Sendable {
                 }
             return Entry(name: model.name, version: OpenInference.modelVersion, state: pending ? "LOADING" : state, reason: reason)
         }
-        let known = Set(entries.map(\.name))
-        entries += registry.failedRegistrations.filter { !known.contains($0.name) }.map {
-            Entry(name: $0.name, version: OpenInference.modelVersion, state: "UNAVAILABLE", reason: $0.reason)
+        var known = Set(entries.map(\.name))
+        for failure in registry.failedRegistrations.reversed() where known.insert(failure.name).inserted {
+            entries.append(Entry(name: failure.name, version: OpenInference.modelVersion, state: "UNAVAILABLE", reason: failure.reason))
         }
-        entries += unloaded.withLock { $0 }.filter { !known.contains($0.name) }.map {
-            Entry(name: $0.name, version: OpenInference.modelVersion, state: "UNAVAILABLE", reason: "unloaded")
+        for spec in registry.unloadedModels where known.insert(spec.name).inserted {
+            entries.append(Entry(name: spec.name, version: OpenInference.modelVersion, state: "UNAVAILABLE", reason: "unloaded"))
         }
         return readyOnly ? entries.filter { $0.state == "READY" } : entries
     }
 
-    /// Loads the model named `name` again after `unload`, waiting until it is ready (or throwing
-    /// its load error; it then stays unloaded, to be loaded again later). A model that is served
-    /// already is left as it is.
+    /// Loads the model named `name`: one unloaded, or one that failed to load (from its
+    /// location again), waiting until it is ready or throwing its load error (it then stays as
+    /// it was). A ready model is left as it is; one still loading or unloading is a `.conflict`.
     public func load(_ name: String, logger: Logger) async throws(DMSError) {
         let manager = try control()
-        if (try? registry.requireModelIncludingPending(named: name)) != nil { return }
-        guard let spec = unloaded.withLock({ $0.last { $0.name == name } }) else {
-            throw DMSError(
-                .notFound,
-                "no model named '\(name)' in the repository; it holds the models of the command line and of the management API, loaded or unloaded")
-        }
-        logger.info("loading model through the repository extension", metadata: ["model": "\(name)"])
-        do {
+        try await exclusively(name) { () throws(DMSError) in
+            if let model = try? registry.requireModelIncludingPending(named: name) {
+                switch model.state {
+                case .ready: return
+                case .loading: throw DMSError(.conflict, "model '\(name)' is loading; ask the index for its state")
+                case .unloading: throw DMSError(.conflict, "model '\(name)' is unloading; ask the index for its state")
+                // Unloaded first, so that it stays in the repository if this load fails too.
+                case .failed: try await registry.unload(named: name)
+                }
+            }
+            guard let spec = registry.unloadedModels.last(where: { $0.name == name }) else {
+                _ = try registry.requireModelIncludingPending(named: name)  // its reason when a registration failed
+                throw DMSError(.notFound, "no model named '\(name)' in the repository")
+            }
+            logger.info("loading model through the repository extension", metadata: ["model": "\(name)"])
             // The location was accepted when the model was first registered: no allow-list again.
             _ = try await manager.loader.register(spec, in: registry, httpClient: manager.httpClient, logger: logger)
-        } catch where error.code == .alreadyExists {
-            return  // another call loads it
         }
-        unloaded.withLock { $0.removeAll { $0.name == name } }
     }
 
-    /// Unloads the model named `name` (see `ModelRegistry.remove`), keeping what `load` needs.
-    /// A model unloaded already is left as it is.
+    /// Unloads the model named `name` (`ModelRegistry.unload`): returns once its requests are
+    /// answered and its engine memory is freed. A model unloaded already is left as it is.
     public func unload(_ name: String, logger: Logger) async throws(DMSError) {
-        let manager = try control()
-        guard let model = try? registry.requireModelIncludingPending(named: name) else {
-            if unloaded.withLock({ $0.contains { $0.name == name } }) { return }
-            throw DMSError(.notFound, "no model named '\(name)' in the repository")
-        }
-        // The settings in effect, so that changes made through the management API survive.
-        let settings = model.readyModel?.scheduler.settings ?? model.requestedSettings
-        let spec = ModelSpec(name: name, location: model.location, settings: settings)
-        logger.info("unloading model through the repository extension", metadata: ["model": "\(name)"])
-        // Kept before the model goes, so that no moment has it in neither place.
-        unloaded.withLock { specs in
-            specs.removeAll { $0.name == name }
-            specs.append(spec)
-        }
-        do {
-            try await manager.unregister(name)
-        } catch where error.code == .notFound {
-            return  // another call unloaded it
+        _ = try control()
+        try await exclusively(name) { () throws(DMSError) in
+            if (try? registry.requireModelIncludingPending(named: name)) == nil {
+                if registry.unloadedModels.contains(where: { $0.name == name }) { return }
+                _ = try registry.requireModelIncludingPending(named: name)  // its reason when a registration failed
+            }
+            logger.info("unloading model through the repository extension", metadata: ["model": "\(name)"])
+            try await registry.unload(named: name)
         }
     }
 
@@ -110,5 +103,14 @@ public final class ModelRepository: Sendable {
                 "loading and unloading models through the repository extension is off; start the server with --allow-model-control to allow it")
         }
         return manager
+    }
+
+    /// Runs `work` for `name` unless another load or unload of it is under way (`.conflict`).
+    private func exclusively(_ name: String, _ work: () async throws(DMSError) -> Void) async throws(DMSError) {
+        guard busy.withLock({ $0.insert(name).inserted }) else {
+            throw DMSError(.conflict, "a load or unload of model '\(name)' is under way")
+        }
+        defer { busy.withLock { _ = $0.remove(name) } }
+        try await work()
     }
 }

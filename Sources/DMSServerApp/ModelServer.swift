@@ -117,6 +117,8 @@ public struct ModelServer: Sendable {
                 metricsExposition: { metrics.exposition(of: registry) }, token: configuration.inferenceToken,
                 accessLog: configuration.accessLog),
             repository: repository)
+        // The gRPC listener binds when the REST one does, once the models are loaded.
+        let (restListening, restStarted) = AsyncStream<Void>.makeStream()
         // Services stop in the reverse order: the listeners before the registry drains.
         var services: [any Service] = [RegistryShutdownService(registry: registry)]
         if let grpcPort = configuration.grpcPort {
@@ -125,6 +127,9 @@ public struct ModelServer: Sendable {
                     registry: registry, repository: repository,
                     configuration: .init(host: configuration.host, port: grpcPort, maxMessageBytes: configuration.maxRequestBytes, token: configuration.inferenceToken),
                     logger: logger,
+                    startsAfter: {
+                        for await _ in restListening { break }
+                    },
                     onListening: { address in
                         logger.info("gRPC listening", metadata: ["address": "\(address)"])
                         FileHandle.standardOutput.write(Data("gRPC listening on \(address)\n".utf8))
@@ -151,6 +156,8 @@ public struct ModelServer: Sendable {
                 let port = channel.localAddress?.port ?? 0
                 let host = "\(configuration.host):\(port)"
                 routes.boundHost.withLock { $0 = host }
+                restStarted.yield()
+                restStarted.finish()
                 logger.info("listening", metadata: ["address": "http://\(host)"])
                 // Printed whatever the log level, so scripts (and tests) started with `--port 0`
                 // can always learn the bound port.

@@ -1,5 +1,6 @@
 import ArgumentParser
 import DMSCore
+import DMSGRPC
 import DMSHTTP
 import DMSLogging
 import DMSModelStore
@@ -207,10 +208,17 @@ public struct ServerCommand: AsyncParsableCommand {
         guard (0...65535).contains(managementPort) else {
             throw ValidationError("--management-port must be between 0 and 65535, got \(managementPort)")
         }
+        if !noGRPC, !OpenInferenceGRPCListener.canBind(host: host) {
+            throw ValidationError("--host \(host): the gRPC listener binds an IP address (127.0.0.1, 0.0.0.0, ::1, ::) or localhost; give one, or --no-grpc")
+        }
         do {
             _ = try management()
-            _ = try AccessToken.resolve(option: inferenceToken, file: inferenceTokenFile, environmentVariable: "DMS_INFERENCE_TOKEN", optionName: "--inference-token")
-        } catch {
+            let token = try AccessToken.resolve(option: inferenceToken, file: inferenceTokenFile, environmentVariable: "DMS_INFERENCE_TOKEN", optionName: "--inference-token")
+            if allowModelControl, token == nil, !AccessToken.isLoopback(host) {
+                throw ValidationError(
+                    "--allow-model-control with --host \(host) lets anyone who reaches the inference port unload models: give the inference API a token (--inference-token-file or $DMS_INFERENCE_TOKEN), or bind 127.0.0.1")
+            }
+        } catch let error as DMSError {
             throw ValidationError(error.message)
         }
         guard !models.isEmpty else {

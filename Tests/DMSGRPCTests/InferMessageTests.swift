@@ -98,7 +98,7 @@ struct InferMessageTests {
             (.with {
                 $0.inputs = [input("x", "FP32", [2])]
                 $0.rawInputContents = [Data(count: 4)]
-            }, "got 4 bytes of data; shape [2] of FP32 takes 8"),
+            }, "got 4 bytes of data; shape [2] of FP32 takes 2 elements of 4 bytes"),
             (.with {
                 $0.inputs = [input("x", "FP32", [1]) { $0.fp32Contents = [1] }]
                 $0.rawInputContents = [Data(count: 4)]
@@ -170,7 +170,8 @@ struct GRPCPlumbingTests {
         let expected: [(DMSError.Code, RPCError.Code)] = [
             (.invalidInput, .invalidArgument), (.notFound, .notFound), (.unavailable, .unavailable),
             (.resourceExhausted, .resourceExhausted), (.payloadTooLarge, .resourceExhausted), (.deadlineExceeded, .deadlineExceeded),
-            (.engineFailure, .internalError), (.internalError, .internalError), (.unsupported, .unimplemented),
+            (.engineFailure, .internalError), (.internalError, .internalError), (.unsupported, .failedPrecondition),
+            (.permissionDenied, .permissionDenied), (.conflict, .failedPrecondition),
         ]
         for (domain, status) in expected {
             let error = RPCError(DMSError(domain, "why"))

@@ -80,7 +80,7 @@ struct OpenInferenceMessageTests {
         #expect(message { () throws(DMSError) in try request(header, binary: [0, 0, 0, 0], headerLength: true) }.contains("goes past the end of the body"))
         #expect(message { () throws(DMSError) in try request(header, binary: Array(repeating: 0, count: 9), headerLength: true) }.contains("1 bytes of binary data beyond"))
         let wrongSize = #"{"inputs": [{"name": "a", "shape": [2], "datatype": "FP32", "parameters": {"binary_data_size": 4}}]}"#
-        #expect(message { () throws(DMSError) in try request(wrongSize, binary: [0, 0, 0, 0], headerLength: true) }.contains("takes 8"))
+        #expect(message { () throws(DMSError) in try request(wrongSize, binary: [0, 0, 0, 0], headerLength: true) }.contains("takes 2 elements of 4 bytes"))
         let bytes = #"{"inputs": [{"name": "b", "shape": [1], "datatype": "BYTES", "parameters": {"binary_data_size": 6}}]}"#
         #expect(message { () throws(DMSError) in try request(bytes, binary: [9, 0, 0, 0, 1, 2], headerLength: true) }.contains("claims 9 bytes"))
         #expect(message { () throws(DMSError) in try OpenInferenceHTTPRequest(body: Array("{}".utf8), headerLength: "7") }.contains("at most the body's 2"))

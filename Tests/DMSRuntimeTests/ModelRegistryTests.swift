@@ -142,6 +142,39 @@ struct ModelRegistryTests {
         try await httpClient.shutdown()
     }
 
+    @Test func anUnloadedModelIsKeptByNameUntilRegisteredAgainOrRemoved() async throws {
+        let registry = ModelRegistry()
+        try registry.add(spec("a"))
+        try registry.add(spec("b"))
+        try await registry.unload(named: "a")
+        #expect(registry.models.map(\.name) == ["b"])
+        #expect(registry.unloadedModels == [spec("a")])
+        // Registered again: the new model supersedes the unloaded one once it is served.
+        let again = try registry.reserve(spec("a"))
+        #expect(registry.unloadedModels.map(\.name) == ["a"])
+        #expect(registry.publish(again))
+        #expect(registry.unloadedModels.isEmpty)
+        // Removing an unloaded model forgets it.
+        try await registry.unload(named: "b")
+        try await registry.remove(named: "b")
+        #expect(registry.unloadedModels.isEmpty)
+        await #expect { try await registry.remove(named: "b") } throws: { ($0 as? DMSError)?.code == .notFound }
+        await #expect { try await registry.unload(named: "b") } throws: { ($0 as? DMSError)?.code == .notFound }
+    }
+
+    @Test func theRepositoryIndexListsEveryKnownModelOnce() async throws {
+        let registry = ModelRegistry()
+        try registry.add(spec("a"))
+        _ = try registry.reserve(spec("b"))
+        try registry.add(spec("c"))
+        try await registry.unload(named: "c")
+        let repository = ModelRepository(registry: registry, control: nil)
+        #expect(repository.index(readyOnly: false).map { "\($0.name):\($0.state):\($0.reason)" } == ["a:LOADING:", "b:LOADING:", "c:UNAVAILABLE:unloaded"])
+        #expect(repository.index(readyOnly: true).isEmpty)
+        await #expect { try await repository.unload("a", logger: Logger(label: "test")) } throws: { ($0 as? DMSError)?.code == .permissionDenied }
+        await #expect { try await repository.load("c", logger: Logger(label: "test")) } throws: { ($0 as? DMSError)?.code == .permissionDenied }
+    }
+
     @Test func aReservedModelIsServedOnlyOncePublished() async throws {
         let registry = ModelRegistry()
         try registry.add(spec("a"))

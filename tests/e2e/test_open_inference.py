@@ -319,3 +319,28 @@ def test_repository_unload_and_load_again(start_server, tmp_path):
         client.load_model("simple", config=json.dumps({"max_batch_size": 2}))
     assert configured.value.status() == "400" and "'config' is not supported" in configured.value.message()
     assert running.stop() == 0, running.output
+
+
+def test_repository_load_tries_a_failed_model_again(start_server, tmp_path):
+    """A model that failed to load (--allow-model-failures) is UNAVAILABLE with its reason; a
+    load while it is still broken answers the load error and keeps it listed; once its file is
+    mended, a load serves it."""
+    broken = tmp_path / "mended.onnx"
+    broken.write_bytes(b"not an onnx model")
+    running = start_server(
+        "--models", f"digits={EXAMPLES / 'digits-mlp.model'}", f"mended={broken}", "--allow-model-failures", "--allow-model-control")
+    client = triton.InferenceServerClient(url=running.url.removeprefix("http://"))
+    (entry,) = [m for m in client.get_model_repository_index() if m["name"] == "mended"]
+    assert entry["state"] == "UNAVAILABLE" and entry["reason"], entry
+
+    with pytest.raises(InferenceServerException) as still_broken:
+        client.load_model("mended")
+    assert still_broken.value.status() in ("400", "500"), still_broken.value
+    assert [m["name"] for m in client.get_model_repository_index() if m["state"] == "UNAVAILABLE"] == ["mended"]
+
+    simple_model(broken)
+    client.load_model("mended")
+    assert client.is_model_ready("mended")
+    _, _, inputs = simple_inputs(True)
+    assert client.infer("mended", inputs).as_numpy("OUTPUT1").shape == (1, 16)
+    assert running.stop() == 0, running.output

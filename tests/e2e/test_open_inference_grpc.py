@@ -18,7 +18,8 @@ from test_open_inference import simple_model
 
 DATATYPES = {
     "FP16": TensorProto.FLOAT16, "FP32": TensorProto.FLOAT, "FP64": TensorProto.DOUBLE, "INT8": TensorProto.INT8,
-    "INT16": TensorProto.INT16, "INT64": TensorProto.INT64, "UINT8": TensorProto.UINT8, "BOOL": TensorProto.BOOL,
+    "INT16": TensorProto.INT16, "INT32": TensorProto.INT32, "INT64": TensorProto.INT64, "UINT8": TensorProto.UINT8,
+    "BOOL": TensorProto.BOOL,
 }
 
 
@@ -94,7 +95,8 @@ def test_several_datatypes_over_rest(server, binary):
     arrays = {
         "FP16": np.array([[-2.25, 65504]], dtype=np.float16), "FP32": np.array([[0.1, -3e38]], dtype=np.float32),
         "FP64": np.array([[1e-300, 2.5]], dtype=np.float64), "INT8": np.array([[-128, 127]], dtype=np.int8),
-        "INT16": np.array([[-32768, 12345]], dtype=np.int16), "INT64": np.array([[-(2**62), 2**40]], dtype=np.int64),
+        "INT16": np.array([[-32768, 12345]], dtype=np.int16), "INT32": np.array([[-(2**31), 2**31 - 1]], dtype=np.int32),
+        "INT64": np.array([[-(2**62), 2**40]], dtype=np.int64),
         "UINT8": np.array([[0, 255]], dtype=np.uint8), "BOOL": np.array([[True, False]], dtype=np.bool_),
     }
     client = triton_http.InferenceServerClient(url=server.url.removeprefix("http://"))
