@@ -15,6 +15,8 @@ struct InferMessage {
     var request: InferenceRequest
     /// The outputs asked for, in order; nil for all of them.
     var outputs: [String]?
+    /// The `timeout` request parameter: Triton's time budget in microseconds.
+    var timeoutMicroseconds: Int64?
 
     init(_ message: Inference_ModelInferRequest, limits: TensorJSON.Limits = TensorJSON.Limits()) throws(DMSError) {
         guard !message.inputs.isEmpty else { throw DMSError(.invalidInput, "the request has no inputs") }
@@ -29,6 +31,13 @@ struct InferMessage {
             inputs.append(try Self.input(input, raw: raw.isEmpty ? nil : raw[index], limits: limits))
         }
         request = InferenceRequest(inputs: inputs)
+        if let timeout = message.parameters["timeout"] {
+            switch timeout.parameterChoice {
+            case .int64Param(let value) where value >= 0: timeoutMicroseconds = value
+            case .uint64Param(let value): timeoutMicroseconds = Int64(clamping: value)
+            default: throw DMSError(.invalidInput, "the 'timeout' parameter must be a whole number of microseconds")
+            }
+        }
         if !message.outputs.isEmpty {
             outputs = try message.outputs.map { output throws(DMSError) in
                 try OpenInference.refuseUnsupportedParameters(Array(output.parameters.keys), of: "output '\(output.name)'")

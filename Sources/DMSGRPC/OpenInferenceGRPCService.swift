@@ -92,7 +92,9 @@ struct OpenInferenceGRPCService: Inference_GRPCInferenceService.ServiceProtocol 
                 }
                 let cancellation = context.cancellation
                 let outputs = try await OpenInference.infer(
-                    decoded.request, outputs: decoded.outputs, model: model, deadline: deadline, clientGone: { cancellation.isCancelled })
+                    decoded.request, outputs: decoded.outputs, model: model,
+                    deadline: OpenInference.deadline(deadline, timeoutMicroseconds: decoded.timeoutMicroseconds, from: arrival),
+                    clientGone: { cancellation.isCancelled })
                 return ServerResponse(message: Inference_ModelInferResponse(modelName: model.name, id: message.id, outputs: outputs))
             }
         } catch {

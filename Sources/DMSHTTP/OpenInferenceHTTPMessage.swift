@@ -23,6 +23,8 @@ struct OpenInferenceHTTPRequest {
     var outputs: [RequestedOutput]?
     /// `parameters.binary_data_output`: every output as binary data unless it says otherwise.
     var binaryOutputs: Bool
+    /// `parameters.timeout`: Triton's time budget in microseconds (see `OpenInference.deadline`).
+    var timeoutMicroseconds: Int64?
 
     /// Reads the body; `headerLength` is the `Inference-Header-Content-Length` header's value.
     init(body: [UInt8], headerLength: String?, limits: TensorJSON.Limits = TensorJSON.Limits()) throws(DMSError) {
@@ -49,6 +51,12 @@ struct OpenInferenceHTTPRequest {
         }
         let parameters = try Self.object(object["parameters"], "parameters")
         binaryOutputs = try Self.bool(parameters?["binary_data_output"], "parameters.binary_data_output") ?? false
+        if let timeout = parameters?["timeout"] {
+            guard case .exact(let integer) = JSONNumber.integer(timeout), integer >= 0, let microseconds = Int64(exactly: integer) else {
+                throw DMSError(.invalidInput, "'parameters.timeout' must be a whole number of microseconds")
+            }
+            timeoutMicroseconds = microseconds
+        }
 
         guard let inputs = object["inputs"] as? [Any], !inputs.isEmpty else {
             throw DMSError(.invalidInput, "'inputs' must be a non-empty array of {name, shape, datatype, data}")

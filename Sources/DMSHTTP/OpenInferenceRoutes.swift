@@ -180,7 +180,8 @@ extension ModelServerRoutes {
 
     private func runInference(_ request: Request, model: ServedModel, context: ModelServerRequestContext) async throws -> Response {
         let name = model.name
-        let deadline = try Self.deadline(request.headers[Self.timeoutHeader])
+        let arrival = ContinuousClock.now
+        let deadline = try Self.deadline(request.headers[Self.timeoutHeader], now: arrival)
         try await registry.waitForAdmission(modelName: name, deadline: deadline)
         let body = try await request.collectBody(upTo: configuration.maxBodyBytes)
         let headerLength = request.headers[Self.inferenceHeaderLength]
@@ -189,7 +190,8 @@ extension ModelServerRoutes {
         }
         let clientGone = await context.clientGoneCheck()
         let named = try await OpenInference.infer(
-            message.request, outputs: message.outputs?.map(\.name), model: model, deadline: deadline, clientGone: clientGone)
+            message.request, outputs: message.outputs?.map(\.name), model: model,
+            deadline: OpenInference.deadline(deadline, timeoutMicroseconds: message.timeoutMicroseconds, from: arrival), clientGone: clientGone)
         let outputs = named.enumerated().map { index, output in
             (name: output.name, tensor: output.tensor, binary: message.outputs?[index].binary ?? message.binaryOutputs)
         }

@@ -148,6 +148,17 @@ public enum OpenInference {
         }
     }
 
+    /// The deadline of a request: the earlier of `deadline` (the transport's: a header, a gRPC
+    /// timeout) and the protocol's own `timeout` request parameter, Triton's time budget in
+    /// microseconds counted from `arrival` (tritonclient's `infer(timeout=…)`).
+    public static func deadline(
+        _ deadline: ContinuousClock.Instant?, timeoutMicroseconds: Int64?, from arrival: ContinuousClock.Instant
+    ) -> ContinuousClock.Instant? {
+        guard let timeoutMicroseconds else { return deadline }
+        let parameterDeadline = arrival + .microseconds(timeoutMicroseconds)
+        return deadline.map { min($0, parameterDeadline) } ?? parameterDeadline
+    }
+
     /// Refuses request parameters of extensions this server does not implement, which would
     /// otherwise be ignored and change the answer's meaning: classification outputs and shared
     /// memory. `keys` are the parameter names of an input or output, `what` names it.

@@ -1,4 +1,5 @@
 import DMSCore
+import DMSRuntime
 import Foundation
 import GRPCCore
 import Testing
@@ -134,9 +135,25 @@ struct InferMessageTests {
         }
     }
 
+    @Test func readsTheTimeoutParameter() throws {
+        var message = Inference_ModelInferRequest.with { $0.inputs = [input("x", "FP32", [1]) { $0.fp32Contents = [1] }] }
+        #expect(try InferMessage(message).timeoutMicroseconds == nil)
+        message.parameters["timeout"] = .with { $0.int64Param = 300_000 }
+        #expect(try InferMessage(message).timeoutMicroseconds == 300_000)
+        message.parameters["timeout"] = .with { $0.stringParam = "soon" }
+        #expect(problem(message)?.message.contains("whole number of microseconds") == true)
+        let now = ContinuousClock.now
+        #expect(OpenInference.deadline(nil, timeoutMicroseconds: 5, from: now) == now + .microseconds(5))
+        #expect(OpenInference.deadline(now + .seconds(1), timeoutMicroseconds: 5, from: now) == now + .microseconds(5))
+        #expect(OpenInference.deadline(now + .microseconds(1), timeoutMicroseconds: 5, from: now) == now + .microseconds(1))
+        #expect(OpenInference.deadline(nil, timeoutMicroseconds: nil, from: now) == nil)
+    }
+
     @Test func refusesShapesOverTheElementLimitBeforeCopying() {
         let message = Inference_ModelInferRequest.with { $0.inputs = [input("x", "FP32", [1 << 40, 1 << 40])] }
         #expect(problem(message)?.code == .payloadTooLarge)
+        let deep = Inference_ModelInferRequest.with { $0.inputs = [input("x", "FP32", Array(repeating: 1, count: 65))] }
+        #expect(problem(deep)?.message.contains("its shape has 65 dimensions; at most 64") == true)
     }
 
     @Test func answersInRawOutputContents() {

@@ -328,6 +328,26 @@ def test_a_grpc_timeout_is_the_queue_deadline(models, serve, tmp_path):
     assert stats["engine_calls"] == 1 and stats["batch_sizes"] == {"1": 1}, stats
 
 
+def test_the_protocols_timeout_parameter_is_the_queue_deadline(models, serve):
+    """Triton's request parameter `timeout` (microseconds; tritonclient's infer(timeout=…)) over
+    REST v2: the request expires in the queue behind a blocker, 504, without an engine call."""
+    server = serve(models("mxnet", size=LONG_SIZE), *UNBATCHED)
+    image = jpeg(COLOURS[0], LONG_SIZE)
+    header = json.dumps({
+        "parameters": {"timeout": 300_000},
+        "inputs": [{"name": "input0", "shape": [1], "datatype": "BYTES", "parameters": {"binary_data_size": 4 + len(image)}}],
+    })
+    blocker = hold_worker(server, size=LONG_SIZE)
+    late = requests.post(
+        f"{server.url}/v2/models/{MODEL}/infer", data=header.encode() + struct.pack("<I", len(image)) + image,
+        headers={"Inference-Header-Content-Length": str(len(header))}, timeout=60)
+    assert late.status_code == 504 and "deadline" in late.json()["error"], late.text
+    assert blocker.answered is None  # answered at its deadline, while the blocker still ran
+    answer(blocker.result())
+    stats = settled(server)
+    assert stats["expired"] == 1 and stats["engine_calls"] == 1, stats
+
+
 def multipart(image):
     """(content type, body) of a multipart form with the image as input0."""
     boundary = uuid.uuid4().hex
