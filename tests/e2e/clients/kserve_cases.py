@@ -51,11 +51,12 @@ async def grpc_client(address, _url):
     try:
         assert await client.is_server_ready()
         assert await client.is_model_ready("simple")
-        a, b, request = simple_request(binary=True, request_id="kserve-grpc")
-        response = await client.infer(request)
-        assert response.id == "kserve-grpc" and response.model_name == "simple"
-        assert np.array_equal(outputs(response)["OUTPUT0"], a + b) and np.array_equal(outputs(response)["OUTPUT1"], a - b)
-        check_digits(await client.infer(digits_request(binary=True)))
+        for binary in (True, False):  # raw_input_contents, then the typed contents fields
+            a, b, request = simple_request(binary=binary, request_id=f"kserve-grpc-{binary}")
+            response = await client.infer(request)
+            assert response.id == f"kserve-grpc-{binary}" and response.model_name == "simple"
+            assert np.array_equal(outputs(response)["OUTPUT0"], a + b) and np.array_equal(outputs(response)["OUTPUT1"], a - b)
+            check_digits(await client.infer(digits_request(binary=binary)))
         try:
             await client.infer(InferRequest(model_name="nope", infer_inputs=request.inputs))
         except Exception as error:  # grpc.aio.AioRpcError
