@@ -104,15 +104,20 @@ public struct OpenInferenceGRPCListener: Service, CustomStringConvertible {
     /// (the transport takes addresses, not names to resolve).
     public static func canBind(host: String) -> Bool {
         if host == "localhost" { return true }
-        let bare = host.hasPrefix("[") && host.hasSuffix("]") ? String(host.dropFirst().dropLast()) : host
+        let bare = withoutBrackets(host)
         var address = in6_addr()
         return inet_pton(bare.contains(":") ? AF_INET6 : AF_INET, bare, &address) == 1
+    }
+
+    /// An IPv6 address as URLs write it (`[::1]`) without its brackets; any other host as it is.
+    private static func withoutBrackets(_ host: String) -> String {
+        host.hasPrefix("[") && host.hasSuffix("]") ? String(host.dropFirst().dropLast()) : host
     }
 
     /// The transport's address for a host the command line took: IPv6 when it has a colon.
     static func socketAddress(host: String, port: Int) -> GRPCNIOTransportCore.SocketAddress {
         if host == "localhost" { return .ipv4(host: "127.0.0.1", port: port) }
-        let bare = host.hasPrefix("[") && host.hasSuffix("]") ? String(host.dropFirst().dropLast()) : host
+        let bare = withoutBrackets(host)
         return bare.contains(":") ? .ipv6(host: bare, port: port) : .ipv4(host: bare, port: port)
     }
 }

@@ -85,7 +85,7 @@ struct OpenInferenceGRPCService: Inference_GRPCInferenceService.ServiceProtocol 
             // An unknown model or version is not counted: the metrics' labels stay the models served.
             let model = try OpenInference.model(named: message.modelName, version: message.modelVersion, in: registry)
             return try await model.countingRequest { () throws(DMSError) in
-                try await registry.waitForAdmission(modelName: model.name, deadline: deadline)
+                try await model.waitForAdmission(deadline: deadline)
                 let rawBytes = message.rawInputContents.reduce(0) { $0 + $1.count }
                 let decoded = try await BlockingWork.run(isHeavy: rawBytes >= BlockingWork.thresholdBytes) { () throws(DMSError) in
                     try InferMessage(message, limits: limits)

@@ -182,7 +182,7 @@ extension ModelServerRoutes {
         let name = model.name
         let arrival = ContinuousClock.now
         let deadline = try Self.deadline(request.headers[Self.timeoutHeader], now: arrival)
-        try await registry.waitForAdmission(modelName: name, deadline: deadline)
+        try await model.waitForAdmission(deadline: deadline)
         let body = try await request.collectBody(upTo: configuration.maxBodyBytes)
         let headerLength = request.headers[Self.inferenceHeaderLength]
         let message = try await BlockingWork.run(isHeavy: body.readableBytes >= BlockingWork.thresholdBytes) { () throws(DMSError) in

@@ -188,11 +188,10 @@ public final class ModelRegistry: Sendable {
         try await requireModel(named: modelName).predict(request, deadline: deadline, clientGone: clientGone)
     }
 
-    /// Before a request's body is read: when the model's queue is full, waits a little for a
-    /// place (`ModelScheduler.waitForAdmission`) and refuses the request if none opens. A model
-    /// that is not ready is let through: `predict` gives the reason.
+    /// `ServedModel.waitForAdmission` of the model named `modelName`; `.notFound` for an unknown
+    /// model.
     public func waitForAdmission(modelName: String, deadline: ContinuousClock.Instant? = nil) async throws(DMSError) {
-        try await requireModel(named: modelName).readyModel?.scheduler.waitForAdmission(deadline: deadline)
+        try await requireModel(named: modelName).waitForAdmission(deadline: deadline)
     }
 
     /// Stops every model's workers after its queued requests and releases the engines' models,

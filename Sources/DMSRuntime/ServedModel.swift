@@ -56,6 +56,13 @@ public final class ServedModel: Sendable {
         guarded.withLock { $0.state == .ready ? $0.loaded : nil }
     }
 
+    /// Before a request's body is read: when the model's queue is full, waits a little for a
+    /// place (`ModelScheduler.waitForAdmission`) and refuses the request if none opens. A model
+    /// that is not ready is let through: running the request gives the reason.
+    public func waitForAdmission(deadline: ContinuousClock.Instant?) async throws(DMSError) {
+        try await readyModel?.scheduler.waitForAdmission(deadline: deadline)
+    }
+
     /// The loaded parts for a request, or the `.unavailable` error that says why there are none.
     func requireReady() throws(DMSError) -> Loaded {
         let (state, loaded) = guarded.withLock { ($0.state, $0.state == .ready ? $0.loaded : nil) }

@@ -286,6 +286,10 @@ def test_repository_index_and_control_that_is_off(server, client):
     assert client.is_model_ready("simple")
     wrong_method = requests.get(f"{server.url}/v2/repository/index", timeout=10)
     assert wrong_method.status_code == 405 and set(wrong_method.json()) == {"error"}
+    malformed = requests.post(f"{server.url}/v2/repository/index", data=b"{not json", timeout=10)
+    assert malformed.status_code == 400 and "must be a JSON object" in malformed.json()["error"]
+    not_a_flag = requests.post(f"{server.url}/v2/repository/index", json={"ready": 1}, timeout=10)
+    assert not_a_flag.status_code == 400 and "'ready' must be true or false" in not_a_flag.json()["error"]
 
 
 def test_repository_unload_and_load_again(start_server, tmp_path):

@@ -12,6 +12,7 @@ import pytest
 import tritonclient.http as triton_http
 from onnx import TensorProto, helper
 
+from clients.datatype_samples import ARRAYS
 from conftest import EXAMPLES
 from protocol_clients import run_case
 from test_open_inference import simple_model
@@ -92,21 +93,14 @@ def test_no_grpc_listener(start_server):
 def test_several_datatypes_over_rest(server, binary):
     """The `types` model over REST with tritonclient.http, as the gRPC case sends it: each
     datatype's answer is its input, in binary tensor data and in JSON."""
-    arrays = {
-        "FP16": np.array([[-2.25, 65504]], dtype=np.float16), "FP32": np.array([[0.1, -3e38]], dtype=np.float32),
-        "FP64": np.array([[1e-300, 2.5]], dtype=np.float64), "INT8": np.array([[-128, 127]], dtype=np.int8),
-        "INT16": np.array([[-32768, 12345]], dtype=np.int16), "INT32": np.array([[-(2**31), 2**31 - 1]], dtype=np.int32),
-        "INT64": np.array([[-(2**62), 2**40]], dtype=np.int64),
-        "UINT8": np.array([[0, 255]], dtype=np.uint8), "BOOL": np.array([[True, False]], dtype=np.bool_),
-    }
     client = triton_http.InferenceServerClient(url=server.url.removeprefix("http://"))
     inputs, outputs = [], []
-    for datatype, array in arrays.items():
+    for datatype, array in ARRAYS.items():
         tensor = triton_http.InferInput(f"in_{datatype}", list(array.shape), datatype)
         tensor.set_data_from_numpy(array, binary_data=binary)
         inputs.append(tensor)
         outputs.append(triton_http.InferRequestedOutput(f"out_{datatype}", binary_data=binary))
     result = client.infer("types", inputs, outputs=outputs)
-    for datatype, array in arrays.items():
+    for datatype, array in ARRAYS.items():
         answer = result.as_numpy(f"out_{datatype}")
         assert answer.dtype == array.dtype and np.array_equal(answer, array), (datatype, answer, array)

@@ -23,6 +23,8 @@ import tritonclient.grpc as triton
 import tritonclient.grpc.service_pb2 as service
 from tritonclient.utils import InferenceServerException
 
+from datatype_samples import ARRAYS
+
 EXAMPLES = pathlib.Path(__file__).resolve().parents[3] / "examples"
 SAMPLES = json.loads((EXAMPLES / "samples" / "expected.json").read_text())["samples"]
 SEVEN = next(sample for sample in SAMPLES if sample["file"] == "digit-7-7.png")
@@ -136,20 +138,13 @@ def typed_contents(client):
 @case
 def several_datatypes(client):
     """Each datatype the engines take, through an Identity model: the answer is the input."""
-    arrays = {
-        "FP16": np.array([[-2.25, 65504]], dtype=np.float16), "FP32": np.array([[0.1, -3e38]], dtype=np.float32),
-        "FP64": np.array([[1e-300, 2.5]], dtype=np.float64), "INT8": np.array([[-128, 127]], dtype=np.int8),
-        "INT16": np.array([[-32768, 12345]], dtype=np.int16), "INT32": np.array([[-(2**31), 2**31 - 1]], dtype=np.int32),
-        "INT64": np.array([[-(2**62), 2**40]], dtype=np.int64),
-        "UINT8": np.array([[0, 255]], dtype=np.uint8), "BOOL": np.array([[True, False]], dtype=np.bool_),
-    }
     inputs = []
-    for datatype, array in arrays.items():
+    for datatype, array in ARRAYS.items():
         tensor = triton.InferInput(f"in_{datatype}", list(array.shape), datatype)
         tensor.set_data_from_numpy(array)
         inputs.append(tensor)
     result = client.infer("types", inputs)
-    for datatype, array in arrays.items():
+    for datatype, array in ARRAYS.items():
         answer = result.as_numpy(f"out_{datatype}")
         assert answer.dtype == array.dtype and np.array_equal(answer, array), (datatype, answer, array)
 
