@@ -1,5 +1,12 @@
 // swift-tools-version:6.1
+import Foundation
 import PackageDescription
+
+/// `DMS_FUZZ=1` (set by `scripts/fuzz.sh`) builds the fuzzing binary `dms-fuzz`: every target of
+/// ours gets libFuzzer's coverage instrumentation and AddressSanitizer, and the executable links
+/// libFuzzer. Dependencies stay uninstrumented, so a fuzz build shares their objects with the
+/// ordinary debug build. Only `--product dms-fuzz` links in this mode.
+let fuzzing = ProcessInfo.processInfo.environment["DMS_FUZZ"] == "1"
 
 let package = Package(
     name: "deep-model-server",
@@ -161,6 +168,18 @@ let package = Package(
             dependencies: ["DMSServerApp", "DMSServices", "DMSCore"],
             path: "examples/swift-service"
         ),
+        // The fuzz targets (docs/reliability.md): one function per parser of outside bytes, run by
+        // libFuzzer in `dms-fuzz` and replayed over the committed corpus by DMSFuzzTargetsTests.
+        .target(
+            name: "DMSFuzzTargets",
+            dependencies: [
+                "DMSCore", "DMSModelStore", "DMSRuntime", "DMSVision", "DMSServices", "DMSPython", "DMSHTTP", "DMSGRPC",
+                "DMSLogging", "DMSMXNet", "DMSONNX", "DMSServerApp",
+                .product(name: "NIOCore", package: "swift-nio"),
+            ],
+            path: "fuzz/Targets"
+        ),
+        .testTarget(name: "DMSFuzzTargetsTests", dependencies: ["DMSFuzzTargets"]),
         .testTarget(name: "DMSCoreTests", dependencies: ["DMSCore"]),
         .testTarget(
             name: "DMSModelStoreTests",
@@ -207,3 +226,23 @@ let package = Package(
         .testTarget(name: "DMSLoggingTests", dependencies: ["DMSLogging", .product(name: "Logging", package: "swift-log")]),
     ]
 )
+
+if fuzzing {
+    package.targets += [
+        .target(name: "CLibFuzzer", path: "fuzz/CLibFuzzer"),
+        .executableTarget(
+            name: "dms-fuzz",
+            dependencies: ["DMSFuzzTargets", "CLibFuzzer"],
+            path: "fuzz/Driver",
+            linkerSettings: [.unsafeFlags(["-sanitize=fuzzer,address", "-use-ld=lld"])]
+        ),
+    ]
+    let cTargets: Set = ["CPNGShim", "CMallocTuning", "CLibFuzzer"]
+    for target in package.targets where target.type == .regular || target.type == .executable {
+        if cTargets.contains(target.name) {
+            target.cSettings = (target.cSettings ?? []) + [.unsafeFlags(["-fsanitize=fuzzer-no-link,address"])]
+        } else {
+            target.swiftSettings = (target.swiftSettings ?? []) + [.unsafeFlags(["-sanitize=fuzzer,address"])]
+        }
+    }
+}

@@ -11,12 +11,24 @@ import Foundation
 /// `int_contents`, UINT8 in `uint_contents`) and are range-checked; FP16 has no typed field and
 /// must come raw. Shapes are checked against the limits of dimensions and elements before
 /// anything is copied.
-struct InferMessage {
-    var request: InferenceRequest
+package struct InferMessage {
+    package var request: InferenceRequest
     /// The outputs asked for, in order; nil for all of them.
     var outputs: [String]?
     /// The `timeout` request parameter: Triton's time budget in microseconds.
     var timeoutMicroseconds: Int64?
+
+    /// Reads a `ModelInferRequest` from its wire bytes, as the gRPC transport does before
+    /// `init(_:limits:)` (the fuzz target `grpc-infer` starts here).
+    package init(serializedRequest bytes: [UInt8]) throws(DMSError) {
+        let message: Inference_ModelInferRequest
+        do {
+            message = try Inference_ModelInferRequest(serializedBytes: bytes)
+        } catch {
+            throw DMSError(.invalidInput, "the message is not a ModelInferRequest (\(error))", cause: error)
+        }
+        try self.init(message)
+    }
 
     init(_ message: Inference_ModelInferRequest, limits: TensorJSON.Limits = TensorJSON.Limits()) throws(DMSError) {
         guard !message.inputs.isEmpty else { throw DMSError(.invalidInput, "the request has no inputs") }

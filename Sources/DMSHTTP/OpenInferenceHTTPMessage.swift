@@ -10,24 +10,24 @@ import Foundation
 /// declare a `binary_data_size` parameter. Binary numbers are little-endian; a binary `BYTES`
 /// tensor is its items one after the other, each after its length as a little-endian 32-bit
 /// integer. The content type is not looked at: tritonclient sends none.
-struct OpenInferenceHTTPRequest {
+package struct OpenInferenceHTTPRequest {
     /// An output the client asked for, and whether it wants it as binary data.
-    struct RequestedOutput {
-        var name: String
+    package struct RequestedOutput {
+        package var name: String
         var binary: Bool?
     }
 
     var id: String?
-    var request: InferenceRequest
+    package var request: InferenceRequest
     /// The outputs asked for, in the order asked; nil for all of them.
-    var outputs: [RequestedOutput]?
+    package var outputs: [RequestedOutput]?
     /// `parameters.binary_data_output`: every output as binary data unless it says otherwise.
     var binaryOutputs: Bool
     /// `parameters.timeout`: Triton's time budget in microseconds (see `OpenInference.deadline`).
     var timeoutMicroseconds: Int64?
 
     /// Reads the body; `headerLength` is the `Inference-Header-Content-Length` header's value.
-    init(body: [UInt8], headerLength: String?, limits: TensorJSON.Limits = TensorJSON.Limits()) throws(DMSError) {
+    package init(body: [UInt8], headerLength: String?, limits: TensorJSON.Limits = TensorJSON.Limits()) throws(DMSError) {
         var jsonEnd = body.count
         if let headerLength {
             guard let length = Int(headerLength.trimmingCharacters(in: .whitespaces)), length >= 0, length <= body.count else {

@@ -100,7 +100,7 @@ extension ModelServerRoutes {
     /// Repository requests are small JSON objects (or empty).
     private static let repositoryBodyLimit = 64 * 1024
 
-    private static func repositoryBody(_ body: ByteBuffer) throws(DMSError) -> [String: Any] {
+    package static func repositoryBody(_ body: ByteBuffer) throws(DMSError) -> [String: Any] {
         guard body.readableBytes > 0 else { return [:] }
         guard let object = try? JSONSerialization.jsonObject(with: Data(body.readableBytesView)) as? [String: Any] else {
             throw DMSError(.invalidInput, "the request body must be a JSON object")

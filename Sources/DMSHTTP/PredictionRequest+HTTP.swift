@@ -13,7 +13,7 @@ extension PredictionRequest {
     /// - `application/json`: an object maps input names (`input0`… or `data_name`s) to their
     ///   values; a bare array is `input0` (for single-input models).
     /// - any other content type (an image posted as the raw body): the body is `input0`.
-    init(httpBody body: ByteBuffer, contentType: String?) throws(DMSError) {
+    package init(httpBody body: ByteBuffer, contentType: String?) throws(DMSError) {
         if let contentType, let mediaType = MediaType(from: contentType), mediaType.isType(.multipartForm) {
             // An empty boundary would trip MultipartKit's precondition (a crash); RFC 2046 allows
             // 1 to 70 characters, which also bounds the cost of searching the body for it.

@@ -17,7 +17,7 @@ import NIOHTTP1
 ///   a warning. `forceRefresh` skips the cached copy.
 /// - Progress is logged at INFO every 5 seconds (`progressInterval`): bytes, percent when the
 ///   size is known, and rate.
-struct ModelDownloader {
+package struct ModelDownloader {
     /// Builds the request for a location, with the given extra headers (conditional ones).
     /// S3 locations sign the request here, headers included.
     typealias RequestBuilder = @Sendable (_ extraHeaders: [(name: String, value: String)]) throws(DMSError) -> HTTPClientRequest
@@ -132,7 +132,7 @@ struct ModelDownloader {
 
     /// The code and message of an S3-style XML error body (`<Code>…</Code><Message>…</Message>`),
     /// as `" (Code: Message)"`, or nothing for other bodies.
-    private static func errorDetail(_ body: ByteBuffer?) -> String {
+    package static func errorDetail(_ body: ByteBuffer?) -> String {
         guard let body else { return "" }
         let text = String(buffer: body)
         func element(_ name: String) -> String? {

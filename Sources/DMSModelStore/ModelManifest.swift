@@ -8,7 +8,7 @@ import Foundation
 /// "Service": "mxnet_vision_service.py", …}, …}`; `deep-model-export` adds `Model Format` and
 /// the keys of its format's files (`ModelFormat.fileRoles`). The service name is kept without
 /// `.py`.
-struct ModelManifest {
+package struct ModelManifest {
     var modelFormat: String?
     var signatureFile: String?
     var serviceName: String?
@@ -16,9 +16,19 @@ struct ModelManifest {
     private var model: [String: Any]
 
     init(contentsOf url: URL) throws(DMSError) {
+        let data: Data
+        do {
+            data = try Data(contentsOf: url)
+        } catch {
+            throw DMSError(.invalidModel, "MANIFEST.json cannot be read (\(error.localizedDescription))", cause: error)
+        }
+        try self.init(data: data)
+    }
+
+    package init(data: Data) throws(DMSError) {
         let object: Any
         do {
-            object = try JSONSerialization.jsonObject(with: Data(contentsOf: url))
+            object = try JSONSerialization.jsonObject(with: data)
         } catch {
             throw DMSError(.invalidModel, "MANIFEST.json: not valid JSON (\(error.localizedDescription))", cause: error)
         }
@@ -39,7 +49,7 @@ struct ModelManifest {
     }
 
     /// The file names the manifest gives for `roles` (a format's `fileRoles`), by role.
-    func fileNames(forRoles roles: [String]) throws(DMSError) -> [String: String] {
+    package func fileNames(forRoles roles: [String]) throws(DMSError) -> [String: String] {
         var names: [String: String] = [:]
         for role in roles {
             if let name = try Self.fileName(model[role], field: "Model.\(role)") { names[role] = name }

@@ -69,10 +69,15 @@ public struct S3ObjectLocation: Sendable, Equatable, CustomStringConvertible {
         return rest[..<slash]
     }
 
-    /// The `http://host:port` endpoint of the seed's form, with a port of 1–65535.
+    /// The `http://host:port` endpoint of the seed's form, with a port of 1–65535 and a host
+    /// name (letters, digits, `-`, `.`, `_`) or a bracketed IPv6 address; any other character
+    /// (`?`, `#`, `@`) would make the URL name another host or port than the one written.
     private static func endpoint(host: Substring, port: Substring, in text: String) throws(S3ConfigurationError) -> URL {
-        guard !host.isEmpty, port.allSatisfy({ $0.isASCII && $0.isNumber }), let number = Int(port), (1...65535).contains(number),
-            let url = URL(string: "http://\(host):\(number)"), url.host?.isEmpty == false
+        let isHostName = host.allSatisfy { $0.isASCII && ($0.isLetter || $0.isNumber || "-._".contains($0)) }
+        var address = in6_addr()
+        let isIPv6 = host.hasPrefix("[") && host.hasSuffix("]") && inet_pton(AF_INET6, String(host.dropFirst().dropLast()), &address) == 1
+        guard !host.isEmpty, isHostName || isIPv6, port.allSatisfy({ $0.isASCII && $0.isNumber }), let number = Int(port), (1...65535).contains(number),
+            let url = URL(string: "http://\(host):\(number)"), url.host?.isEmpty == false, url.port == number
         else {
             throw S3ConfigurationError("'\(text)': '\(host):\(port)' is not a valid host:port; expected s3://host:port/bucket/key")
         }

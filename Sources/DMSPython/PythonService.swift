@@ -83,28 +83,34 @@ public struct PythonService: ModelService {
 
     public func prepare(_ request: PredictionRequest) async throws(DMSError) -> PreparedInputs {
         let answer = try await call(try requestFrame(request, op: "preprocess"), step: "_preprocess")
+        return PreparedInputs(tensors: try Self.preprocessedTensors(in: answer, fileName: file.lastPathComponent))
+    }
+
+    /// The tensors a worker's answer to `_preprocess` holds: described in the header, their
+    /// bytes in the payload.
+    package static func preprocessedTensors(in answer: PythonFrame, fileName: String) throws(DMSError) -> [Tensor] {
         guard let tensors = answer.header["tensors"] as? [[String: Any]] else {
-            throw DMSError(.internalError, "\(file.lastPathComponent): the worker's answer to _preprocess has no tensors")
+            throw DMSError(.internalError, "\(fileName): the worker's answer to _preprocess has no tensors")
         }
         var inputs: [Tensor] = []
         for (index, description) in tensors.enumerated() {
             guard let name = description["datatype"] as? String, let dataType = DataType(name: name),
                 let shape = description["shape"] as? [Int], let elements = Tensor.checkedElementCount(of: shape)
             else {
-                throw DMSError(.internalError, "\(file.lastPathComponent): _preprocess returned an array the server cannot read for input \(index)")
+                throw DMSError(.internalError, "\(fileName): _preprocess returned an array the server cannot read for input \(index)")
             }
             let bytes: ArraySlice<UInt8>
             do throws(PythonChannelError) {
                 bytes = try answer.blob(description)
             } catch {
-                throw DMSError(.internalError, "\(file.lastPathComponent): \(error)")
+                throw DMSError(.internalError, "\(fileName): \(error)")
             }
             guard bytes.count == elements * dataType.byteWidth else {
-                throw DMSError(.internalError, "\(file.lastPathComponent): _preprocess returned \(bytes.count) bytes for a \(name) array of shape \(shape)")
+                throw DMSError(.internalError, "\(fileName): _preprocess returned \(bytes.count) bytes for a \(name) array of shape \(shape)")
             }
             inputs.append(Tensor(dataType: dataType, shape: shape, bytes: Array(bytes)))
         }
-        return PreparedInputs(tensors: inputs)
+        return inputs
     }
 
     public var runsModelItself: Bool { runsInference }

@@ -71,21 +71,14 @@ final class PythonWorkerProcess: @unchecked Sendable {
     func exchange(_ frame: [UInt8], timeout: Duration) throws(PythonChannelError) -> PythonFrame {
         let deadline = ContinuousClock.now + timeout
         try write(frame)
-        var prefix = [UInt8](repeating: 0, count: 12)
+        var prefix = [UInt8](repeating: 0, count: PythonFrame.prefixBytes)
         try read(into: &prefix, until: deadline, limit: timeout)
-        let headerLength = prefix.withUnsafeBytes { Int(UInt32(littleEndian: $0.loadUnaligned(as: UInt32.self))) }
-        let payloadLength = prefix.withUnsafeBytes { UInt64(littleEndian: $0.loadUnaligned(fromByteOffset: 4, as: UInt64.self)) }
-        guard headerLength <= PythonFrame.maxHeaderBytes, payloadLength <= UInt64(PythonFrame.maxPayloadBytes) else {
-            throw .malformed("a frame of \(headerLength) + \(payloadLength) bytes")
-        }
-        var headerBytes = [UInt8](repeating: 0, count: headerLength)
+        let lengths = try PythonFrame.lengths(ofPrefix: prefix)
+        var headerBytes = [UInt8](repeating: 0, count: lengths.header)
         try read(into: &headerBytes, until: deadline, limit: timeout)
-        var payload = [UInt8](repeating: 0, count: Int(payloadLength))
+        var payload = [UInt8](repeating: 0, count: lengths.payload)
         try read(into: &payload, until: deadline, limit: timeout)
-        guard let header = try? JSONSerialization.jsonObject(with: Data(headerBytes)) as? [String: Any] else {
-            throw .malformed("a header that is not a JSON object")
-        }
-        return PythonFrame(header: header, payload: payload)
+        return try PythonFrame(headerBytes: headerBytes, payload: payload)
     }
 
     private func write(_ bytes: [UInt8]) throws(PythonChannelError) {

@@ -189,7 +189,7 @@ public final class ServedModel: Sendable {
 
     /// The request's inputs in signature order; an unknown, repeated or missing input is an
     /// `.invalidInput` error naming what the model takes.
-    private static func inSignatureOrder(_ inputs: [InferenceRequest.Input], signature: ModelSignature) throws(DMSError) -> [InferenceRequest.Input] {
+    package static func inSignatureOrder(_ inputs: [InferenceRequest.Input], signature: ModelSignature) throws(DMSError) -> [InferenceRequest.Input] {
         let takes = signature.inputs.map { "'\($0.name)'" }.joined(separator: ", ")
         switch signature.inSignatureOrder(inputs, name: \.name) {
         case .success(let ordered):
@@ -204,7 +204,7 @@ public final class ServedModel: Sendable {
     }
 
     /// The inputs' tensors when every input is one, else nil.
-    private static func tensors(of inputs: [InferenceRequest.Input]) -> [Tensor]? {
+    package static func tensors(of inputs: [InferenceRequest.Input]) -> [Tensor]? {
         var tensors: [Tensor] = []
         for input in inputs {
             guard case .tensor(let tensor) = input.content else { return nil }
@@ -214,7 +214,7 @@ public final class ServedModel: Sendable {
     }
 
     /// The parts a service prepares, one per input, when every input holds one `BYTES` item.
-    private static func serviceParts(of inputs: [InferenceRequest.Input], signature: ModelSignature) throws(DMSError) -> [PredictionRequest.Part] {
+    package static func serviceParts(of inputs: [InferenceRequest.Input], signature: ModelSignature) throws(DMSError) -> [PredictionRequest.Part] {
         var parts: [PredictionRequest.Part] = []
         for input in inputs {
             guard case .bytes(let items, _) = input.content else {

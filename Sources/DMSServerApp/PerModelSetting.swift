@@ -3,13 +3,13 @@ import DMSCore
 /// A whole-number setting given for every model (`N`) and for single models (`NAME=N`), as the
 /// scheduling options take it: `--workers 2 --workers resnet=1` gives every model 2 workers
 /// except `resnet`. The last value for the same target wins.
-struct PerModelSetting: Sendable, Equatable {
+package struct PerModelSetting: Sendable, Equatable {
     var defaultValue: Int
     var overrides: [String: Int]
 
     /// Reads the values of `option`; each must lie in `range`, and every `NAME` must be one of
     /// `models`.
-    init(parsing values: [String], option: String, defaultValue: Int, range: ClosedRange<Int>, models: [String]) throws(DMSError) {
+    package init(parsing values: [String], option: String, defaultValue: Int, range: ClosedRange<Int>, models: [String]) throws(DMSError) {
         self.defaultValue = defaultValue
         self.overrides = [:]
         for value in values {
@@ -28,7 +28,7 @@ struct PerModelSetting: Sendable, Equatable {
         }
     }
 
-    func value(for model: String) -> Int { overrides[model] ?? defaultValue }
+    package func value(for model: String) -> Int { overrides[model] ?? defaultValue }
 
     private static func split(_ value: String) -> (name: String?, number: Substring) {
         guard let equals = value.lastIndex(of: "=") else { return (nil, Substring(value)) }

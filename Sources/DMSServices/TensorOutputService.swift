@@ -45,7 +45,7 @@ public struct TensorOutputService: ModelService {
         }
     }
 
-    func inputs(for request: PredictionRequest) throws(DMSError) -> PreparedInputs {
+    package func inputs(for request: PredictionRequest) throws(DMSError) -> PreparedInputs {
         guard signature.inputType == .json else {
             return try preprocessor.inputs(for: request, signature: signature)
         }

@@ -26,6 +26,9 @@ struct S3ObjectLocationTests {
         let named = try S3ObjectLocation(parsing: "s3://minio.local:80/b/dir/k")
         #expect(named.endpoint == URL(string: "http://minio.local:80"))
         #expect(named.key == "dir/k")
+        let ipv6 = try S3ObjectLocation(parsing: "s3://[::1]:9000/b/k")
+        #expect(ipv6.endpoint?.port == 9000)
+        #expect(try S3ObjectLocation(parsing: ipv6.description) == ipv6)
     }
 
     @Test(arguments: [
@@ -42,6 +45,13 @@ struct S3ObjectLocationTests {
         ("s3://localhost:+80/bucket/key", "not a valid host:port"),
         ("s3://:9000/bucket/key", "not a valid host:port"),
         ("s3://localhost:http/bucket/key", "not a valid host:port"),
+        // Found by the model-sources fuzz target: '?' (or '#', '@') in the host made the URL
+        // name another host, and the port vanished into its query.
+        ("s3://minio.?x:90/bucket/key", "not a valid host:port"),
+        ("s3://user@minio:90/bucket/key", "not a valid host:port"),
+        ("s3://minio#:90/bucket/key", "not a valid host:port"),
+        ("s3://[]:90/bucket/key", "not a valid host:port"),
+        ("s3://[AD1]:90/bucket/key", "not a valid host:port"),
         ("s3://bu cket/key", "not a valid bucket name"),
         ("http://bucket/key", "not an s3:// location"),
     ])
