@@ -8,7 +8,7 @@ public struct DMSError: Error, Sendable, CustomStringConvertible {
     /// without breaking exhaustive switches in other modules.
     public struct Code: Hashable, Sendable, CustomStringConvertible {
         private enum Wrapped: Hashable, Sendable {
-            case invalidInput, notFound, alreadyExists, payloadTooLarge, unavailable, resourceExhausted, deadlineExceeded
+            case invalidInput, notFound, alreadyExists, payloadTooLarge, unavailable, resourceExhausted, deadlineExceeded, requestTimeout
             case unsupported, invalidModel, engineUnavailable, engineFailure, internalError, conflict, permissionDenied
         }
 
@@ -33,6 +33,8 @@ public struct DMSError: Error, Sendable, CustomStringConvertible {
         public static let resourceExhausted = Code(.resourceExhausted)
         /// The request's deadline passed before it could be served.
         public static let deadlineExceeded = Code(.deadlineExceeded)
+        /// The client did not send the whole request in the time allowed (a body trickled in).
+        public static let requestTimeout = Code(.requestTimeout)
         /// A feature that this server does not support (yet).
         public static let unsupported = Code(.unsupported)
         /// A model archive, signature or model file is broken; raised while loading.
@@ -55,6 +57,7 @@ public struct DMSError: Error, Sendable, CustomStringConvertible {
             case .unavailable: "unavailable"
             case .resourceExhausted: "resource exhausted"
             case .deadlineExceeded: "deadline exceeded"
+            case .requestTimeout: "request timeout"
             case .unsupported: "unsupported"
             case .invalidModel: "invalid model"
             case .engineUnavailable: "engine unavailable"

@@ -17,7 +17,7 @@ extension RPCError {
             case .notFound: .notFound
             case .payloadTooLarge, .resourceExhausted: .resourceExhausted
             case .unavailable: .unavailable
-            case .deadlineExceeded: .deadlineExceeded
+            case .deadlineExceeded, .requestTimeout: .deadlineExceeded
             // Not UNIMPLEMENTED, which clients read as "no such method".
             case .unsupported: .failedPrecondition
             case .alreadyExists: .alreadyExists

@@ -11,12 +11,15 @@ public struct HTTPConfiguration: Sendable {
     public var token: String?
     /// Where each request's access-log entry goes, or nil for no access log.
     public var accessLog: (@Sendable (AccessLogEntry) -> Void)?
+    /// How long a client may take to send a request's body; slower uploads get 408.
+    public var bodyTimeout: Duration
 
     public init(
         maxBodyBytes: Int = 10 << 20, advertisedHost: String = "127.0.0.1:8080", metricsExposition: (@Sendable () -> [UInt8])? = nil,
-        token: String? = nil, accessLog: (@Sendable (AccessLogEntry) -> Void)? = nil
+        token: String? = nil, accessLog: (@Sendable (AccessLogEntry) -> Void)? = nil, bodyTimeout: Duration = .seconds(60)
     ) {
         self.maxBodyBytes = maxBodyBytes
+        self.bodyTimeout = bodyTimeout
         self.advertisedHost = advertisedHost
         self.metricsExposition = metricsExposition
         self.token = token

@@ -4,6 +4,7 @@ import DMSRuntime
 import Foundation
 import HTTPTypes
 import Hummingbird
+import NIOCore
 
 /// The management API, on a listener of its own (see docs/management-api.md):
 ///
@@ -26,17 +27,23 @@ public struct ManagementRoutes: Sendable {
     public let maxBodyBytes: Int
     /// Where each request's access-log entry goes, or nil for no access log.
     public let accessLog: (@Sendable (AccessLogEntry) -> Void)?
+    /// How long a client may take to send a request's body; slower uploads get 408.
+    public let bodyTimeout: Duration
 
-    public init(manager: ModelManager, token: String?, maxBodyBytes: Int = 64 << 10, accessLog: (@Sendable (AccessLogEntry) -> Void)? = nil) {
+    public init(
+        manager: ModelManager, token: String?, maxBodyBytes: Int = 64 << 10, accessLog: (@Sendable (AccessLogEntry) -> Void)? = nil,
+        bodyTimeout: Duration = .seconds(60)
+    ) {
         self.manager = manager
         self.token = token
         self.maxBodyBytes = maxBodyBytes
+        self.bodyTimeout = bodyTimeout
         self.accessLog = accessLog
     }
 
     /// The management router: errors as JSON, 405 for other methods, the token check first.
-    public func makeRouter() -> Router<BasicRequestContext> {
-        let router = Router(context: BasicRequestContext.self)
+    public func makeRouter() -> Router<ModelServerRequestContext> {
+        let router = Router(context: ModelServerRequestContext.self)
         router.add(middleware: AccessLogMiddleware(record: accessLog))
         router.add(middleware: ErrorMiddleware())
         router.add(middleware: MethodNotAllowedMiddleware(endpoints: [
@@ -53,8 +60,8 @@ public struct ManagementRoutes: Sendable {
             let failures = registry.failedRegistrations.map { JSONValue.object([("name", .string($0.name)), ("reason", .string($0.reason))]) }
             return Response.json(.object([("models", .array(models)), ("failed_registrations", .array(failures))]))
         }
-        router.post("/models") { [self] request, _ in
-            let body = try await ManagementBody(request, limit: maxBodyBytes)
+        router.post("/models") { [self] request, context in
+            let body = try await ManagementBody(request, limit: maxBodyBytes, timeout: bodyTimeout, on: context.channel)
             try body.refuseUnknownMembers(["name", "location", "synchronous"] + ManagementBody.settingNames)
             let name = try body.string("name")
             let location = try ModelLocation(parsing: body.string("location"))
@@ -72,7 +79,7 @@ public struct ManagementRoutes: Sendable {
         router.patch("/models/:name") { [self] request, context in
             let name = try context.parameters.require("name")
             let model = try registry.requireModelIncludingPending(named: name)
-            let body = try await ManagementBody(request, limit: maxBodyBytes)
+            let body = try await ManagementBody(request, limit: maxBodyBytes, timeout: bodyTimeout, on: context.channel)
             try body.refuseUnknownMembers(ManagementBody.settingNames)
             guard let current = model.readyModel?.scheduler.settings else {
                 throw DMSError(.unavailable, "model '\(name)' is \(Self.stateName(model, pending: false)); only a ready model's settings can change")
@@ -127,8 +134,8 @@ struct ManagementBody {
 
     private let members: [String: JSONValue]
 
-    init(_ request: Request, limit: Int) async throws {
-        let body = try await request.collectBody(upTo: limit)
+    init(_ request: Request, limit: Int, timeout: Duration, on channel: any Channel) async throws {
+        let body = try await request.collectBody(upTo: limit, within: timeout, on: channel)
         guard request.headers[.contentType].map({ $0.lowercased().hasPrefix("application/json") }) ?? true else {
             throw DMSError(.invalidInput, "the body must be a JSON object (Content-Type: application/json)")
         }

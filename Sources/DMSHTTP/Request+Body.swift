@@ -1,19 +1,41 @@
 import DMSCore
 import Hummingbird
 import NIOCore
+import NIOHTTP1
 
 extension Request {
     /// The whole body, or a `.payloadTooLarge` error naming `limit` when it is larger: at once
     /// from a `Content-Length` over the limit, else once the bytes received pass it (a chunked
-    /// upload; the body stream then throws NIO's `NIOTooManyBytesError`).
-    func collectBody(upTo limit: Int) async throws -> ByteBuffer {
+    /// upload; the body stream then throws NIO's `NIOTooManyBytesError`). A body that has not
+    /// fully arrived within `timeout` is a `.requestTimeout` error (408): the connection's input
+    /// is closed, so the server neither reads the rest of the upload nor keeps the connection
+    /// once the answer is written. A client trickling its upload cannot hold a request longer.
+    func collectBody(upTo limit: Int, within timeout: Duration, on channel: any Channel) async throws -> ByteBuffer {
         if let declared = headers[.contentLength].flatMap(Int.init), declared > limit {
             throw DMSError(.payloadTooLarge, "the request body is \(declared) bytes; the limit is \(limit)")
         }
+        let body = self.body
         do {
-            return try await body.collect(upTo: limit)
+            return try await withThrowingTaskGroup(of: ByteBuffer?.self) { group in
+                group.addTask { try await body.collect(upTo: limit) }
+                group.addTask {
+                    try await Task.sleep(for: timeout)
+                    return nil
+                }
+                defer { group.cancelAll() }
+                guard let first = try await group.next(), let collected = first else {
+                    channel.close(mode: .input, promise: nil)
+                    throw DMSError(.requestTimeout, "the request body did not arrive within \(timeout.components.seconds) seconds (--request-body-timeout)")
+                }
+                return collected
+            }
         } catch is NIOTooManyBytesError {
             throw DMSError(.payloadTooLarge, "the request body is larger than the limit of \(limit) bytes")
+        } catch let error as HTTPParserError {
+            // A malformed body (a broken chunked encoding): the client's fault, and nothing
+            // more can be read from the connection.
+            channel.close(mode: .input, promise: nil)
+            throw DMSError(.invalidInput, "the request body is malformed (\(error))", cause: error)
         }
     }
 }

@@ -32,7 +32,7 @@ public final class ModelMetrics: Sendable {
         public init(_ error: DMSError) {
             self =
                 switch error.code {
-                case .invalidInput: .invalidInput
+                case .invalidInput, .requestTimeout: .invalidInput
                 case .payloadTooLarge: .tooLarge
                 case .unavailable, .notFound: .unavailable
                 case .resourceExhausted: .rejected

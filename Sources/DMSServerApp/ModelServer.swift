@@ -8,6 +8,7 @@ import DMSServices
 import Foundation
 import Hummingbird
 import Logging
+import NIOCore
 import ServiceLifecycle
 
 /// The whole server, assembled from a configuration: engines, model registry and loader, REST
@@ -115,7 +116,7 @@ public struct ModelServer: Sendable {
             configuration: HTTPConfiguration(
                 maxBodyBytes: configuration.maxRequestBytes, advertisedHost: "\(configuration.host):\(configuration.port)",
                 metricsExposition: { metrics.exposition(of: registry) }, token: configuration.inferenceToken,
-                accessLog: configuration.accessLog),
+                accessLog: configuration.accessLog, bodyTimeout: configuration.bodyTimeout),
             repository: repository)
         // The gRPC listener binds when the REST one does, once the models are loaded.
         let (restListening, restStarted) = AsyncStream<Void>.makeStream()
@@ -138,7 +139,10 @@ public struct ModelServer: Sendable {
         if let management = configuration.management, let manager {
             services.append(
                 Application(
-                    router: ManagementRoutes(manager: manager, token: management.token, accessLog: configuration.accessLog).makeRouter(),
+                    router: ManagementRoutes(
+                        manager: manager, token: management.token, accessLog: configuration.accessLog, bodyTimeout: configuration.bodyTimeout
+                    ).makeRouter(),
+                    server: .http1(configuration: .init(idleTimeout: TimeAmount(configuration.idleTimeout))),
                     configuration: .init(address: .hostname(management.host, port: management.port), serverName: nil),
                     onServerRunning: { channel in
                         let host = "\(management.host):\(channel.localAddress?.port ?? 0)"
@@ -149,7 +153,7 @@ public struct ModelServer: Sendable {
         }
         var app = Application(
             router: routes.makeRouter(),
-            server: .http1(configuration: .init(additionalChannelHandlers: [ClientConnectionWatcher()])),
+            server: .http1(configuration: .init(additionalChannelHandlers: [ClientConnectionWatcher()], idleTimeout: TimeAmount(configuration.idleTimeout))),
             configuration: .init(address: .hostname(configuration.host, port: configuration.port), serverName: nil),
             services: services,
             onServerRunning: { channel in

@@ -103,6 +103,12 @@ public struct ServerCommand: AsyncParsableCommand {
     @Option(name: .customLong("max-request-size"), help: "Largest request body in bytes; larger requests get 413.")
     var maxRequestSize: Int = 10 << 20
 
+    @Option(name: .customLong("idle-timeout"), help: "Seconds an HTTP connection may stay idle, or take to send a request's headers, before it is closed.")
+    var idleTimeout: Int = 60
+
+    @Option(name: .customLong("request-body-timeout"), help: "Seconds a client may take to send a request's body; slower uploads get 408 and lose the connection.")
+    var requestBodyTimeout: Int = 60
+
     @Option(name: .customLong("max-image-pixels"), help: "Largest image (width × height, from its header) accepted before decoding.")
     var maxImagePixels: Int = 40_000_000
 
@@ -261,8 +267,11 @@ public struct ServerCommand: AsyncParsableCommand {
         } catch {
             throw ValidationError("\(error)")
         }
-        guard maxRequestSize > 0, maxImagePixels > 0, maxDownloadSize > 0, downloadTimeout > 0, (engineThreads ?? 1) > 0 else {
-            throw ValidationError("--max-request-size, --max-image-pixels, --max-download-size, --download-timeout and --engine-threads must be positive")
+        guard maxRequestSize > 0, maxImagePixels > 0, maxDownloadSize > 0, downloadTimeout > 0, (engineThreads ?? 1) > 0, idleTimeout > 0,
+            requestBodyTimeout > 0
+        else {
+            throw ValidationError(
+                "--max-request-size, --max-image-pixels, --max-download-size, --download-timeout, --engine-threads, --idle-timeout and --request-body-timeout must be positive")
         }
         do {
             _ = try schedulingSettings(modelNames: ModelArgumentParser.parse(models).map(\.name))
@@ -304,10 +313,13 @@ public struct ServerCommand: AsyncParsableCommand {
         let logFile = self.logFile == "-" ? nil : try RotatingLogFile(path: self.logFile, schedule: LogRotationSchedule(parsing: logRotationTime))
         DMSLogHandler.bootstrap(logFile: logFile, level: try DMSLogLevel(parsing: logLevel).loggerLevel, toStandardError: true)
         configuration.accessLog = try accessLogWriter()
+        configuration.idleTimeout = .seconds(idleTimeout)
+        configuration.bodyTimeout = .seconds(requestBodyTimeout)
         if let genAPI {
             try await ModelServer(configuration: configuration).generateClient(
                 language: genAPI, buildFolder: URL(fileURLWithPath: FileManager.default.currentDirectoryPath).appendingPathComponent("build"))
         } else {
+            OpenFileLimit.raiseToHardLimit()
             try await ModelServer(configuration: configuration).run()
         }
     }

@@ -52,6 +52,11 @@ public struct ServerConfiguration: Sendable {
     public var modelStore: URL
     /// Largest accepted request body.
     public var maxRequestBytes: Int
+    /// How long an HTTP connection may stay without a complete request part (idle between
+    /// requests, or a request's headers still arriving) before it is closed.
+    public var idleTimeout: Duration = .seconds(60)
+    /// How long a client may take to send a request's body; slower uploads get 408.
+    public var bodyTimeout: Duration = .seconds(60)
     /// Largest image, in pixels from its header, accepted before decoding.
     public var maxImagePixels: Int
     /// Serve the models that loaded when others fail, instead of exiting.

@@ -187,7 +187,7 @@ struct GRPCPlumbingTests {
         let expected: [(DMSError.Code, RPCError.Code)] = [
             (.invalidInput, .invalidArgument), (.notFound, .notFound), (.unavailable, .unavailable),
             (.resourceExhausted, .resourceExhausted), (.payloadTooLarge, .resourceExhausted), (.deadlineExceeded, .deadlineExceeded),
-            (.engineFailure, .internalError), (.internalError, .internalError), (.unsupported, .failedPrecondition),
+            (.requestTimeout, .deadlineExceeded), (.engineFailure, .internalError), (.internalError, .internalError), (.unsupported, .failedPrecondition),
             (.permissionDenied, .permissionDenied), (.conflict, .failedPrecondition),
         ]
         for (domain, status) in expected {

@@ -14,6 +14,7 @@ struct WireErrorTests {
         (.unavailable, 503, "ServiceUnavailable"),
         (.resourceExhausted, 503, "ServiceUnavailable"),
         (.deadlineExceeded, 504, "DeadlineExceeded"),
+        (.requestTimeout, 408, "RequestTimeout"),
         (.unsupported, 501, "NotImplemented"),
         (.invalidModel, 400, "InvalidModel"),
         (.alreadyExists, 409, "Conflict"),
@@ -29,6 +30,7 @@ struct WireErrorTests {
         #expect(wire.type == type)
         #expect(wire.message == "what happened")
         #expect(wire.headers[.retryAfter] == (code == .resourceExhausted ? "1" : nil))
+        #expect(wire.headers[.connection] == (code == .requestTimeout ? "close" : nil))
     }
 
     @Test func errorsOfTheHTTPStackGetTheSameBodyShape() {
