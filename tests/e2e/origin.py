@@ -1,6 +1,6 @@
 """A scriptable HTTP origin on loopback for download tests: serves files with validators
 (ETag, Last-Modified, 304 on a matching conditional request), and misbehaves on request
-(error statuses, a connection cut half-way, a stall)."""
+(error statuses, a connection cut half-way, a stall, a slow transfer)."""
 
 import email.utils
 import hashlib
@@ -87,6 +87,33 @@ class Origin:
             handler.wfile.write(body[:100])
             handler.wfile.flush()
             self._stop.wait(120)
+
+        self.behaviours[path] = answer
+
+    def trickle(self, path, body, chunk=256 * 1024, delay=0.02):
+        """Serves `body` (with validators, answering 304 to a matching conditional request) in
+        chunks of `chunk` bytes, `delay` seconds apart: a slow transfer to interrupt."""
+        self.put(path, body)
+        _, etag, modified = self.files[path]
+
+        def answer(handler):
+            if handler.headers.get("If-None-Match") == etag:
+                handler.send_response(304)
+                handler.send_header("ETag", etag)
+                handler.end_headers()
+                return
+            handler.send_response(200)
+            handler.send_header("Content-Length", str(len(body)))
+            handler.send_header("ETag", etag)
+            handler.send_header("Last-Modified", modified)
+            handler.end_headers()
+            try:
+                for start in range(0, len(body), chunk):
+                    handler.wfile.write(body[start:start + chunk])
+                    handler.wfile.flush()
+                    time.sleep(delay)
+            except (BrokenPipeError, ConnectionResetError):
+                handler.close_connection = True
 
         self.behaviours[path] = answer
 
