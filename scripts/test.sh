@@ -4,7 +4,7 @@
 #   2. end-to-end tests: the real server binary with the real MXNet engine, driven by real HTTP
 #      clients (pytest, tests/e2e); tests/e2e/test_container.py builds the release binary and the
 #      container image (scripts/build-image.sh: podman, a debootstrapped Debian base) and runs it;
-#   3. benchmark smoke runs, then every fuzz target for a short time (scripts/fuzz.sh).
+#   3. benchmark and soak smoke runs, then every fuzz target for a short time (scripts/fuzz.sh).
 #
 #   scripts/test.sh [extra pytest arguments, e.g. -k ping]
 set -euo pipefail
@@ -29,6 +29,8 @@ export DMS_MXNET_LIBRARY="$ROOT/.runtime/lib/libmxnet.so"
 echo "test: benchmark smoke run"
 "$ROOT/bench/run.sh" --smoke
 "$ROOT/bench/python-channel.sh" --smoke
+echo "test: soak smoke run (30 s; bench/soak.sh)"
+"$ROOT/bench/soak.sh" --binary "$DMS_SERVER_BINARY" --seconds 30 --concurrency 4 --warmup 10 --work "$ROOT/.build/soak-smoke"
 
 # Last: the fuzz build recompiles our modules instrumented in the same build folder.
 echo "test: fuzz targets, ${DMS_FUZZ_SECONDS:-10} s each (scripts/fuzz.sh)"
