@@ -10,6 +10,7 @@ the warm-up to the last by more than the allowed amount (a leak).
 
 import argparse
 import json
+import math
 import pathlib
 import random
 import re
@@ -196,12 +197,13 @@ def main():
             good, bad = interval_counts[True], interval_counts[False]
             window.clear()
             interval_counts.clear()
-        if server.poll() is not None:
-            break
-        rss, fds = process_sample(server.pid)
+        try:
+            rss, fds = process_sample(server.pid)
+        except (FileNotFoundError, ProcessLookupError):
+            break  # the server died: reported below
         t = round(time.monotonic() - started)
         p50 = statistics.median(latencies) * 1000 if latencies else 0
-        p99 = latencies[int(len(latencies) * 0.99) - 1] * 1000 if latencies else 0
+        p99 = latencies[math.ceil(len(latencies) * 0.99) - 1] * 1000 if latencies else 0
         samples.append({"t": t, "requests": good + bad, "unexpected": bad, "p50_ms": p50, "p99_ms": p99, "rss_mib": rss, "fds": fds})
         print(f"| {t} | {good + bad} | {bad} | {(good + bad) / arguments.interval:.1f} | {p50:.1f} | {p99:.1f} | {rss} | {fds} |", flush=True)
     stop.set()
@@ -210,7 +212,10 @@ def main():
     died = server.poll() is not None
     if not died:
         server.terminate()
-        server.wait(60)
+        try:
+            server.wait(60)
+        except subprocess.TimeoutExpired:
+            server.kill()
 
     total = sum(counts.values())
     unexpected = {f"{kind} {outcome}": n for (kind, outcome), n in sorted(counts.items()) if outcome != "ok"}

@@ -10,7 +10,8 @@
 # AddressSanitizer, dependencies as in the debug build, whose objects it shares (the scratch
 # folder is .build unless DMS_FUZZ_SCRATCH says otherwise; the next ordinary build recompiles our
 # modules). Each target starts from its committed seeds (fuzz/corpus/TARGET) plus what earlier
-# runs here found (.build/fuzz/corpus/TARGET); findings go to .build/fuzz/findings/TARGET. A
+# runs here found (.build/fuzz/corpus/TARGET); this run's findings go to
+# .build/fuzz/findings/TARGET. A
 # table of runs, executions per second and coverage ends the output, also written to
 # .build/fuzz/report.md (or DMS_FUZZ_REPORT). Exit status 1 when any target found a crash, leak, timeout or
 # sanitizer report.
@@ -37,7 +38,7 @@ done
 
 "$ROOT/scripts/bootstrap.sh" >/dev/null
 echo "fuzz: DMS_FUZZ=1 swift build --product dms-fuzz" >&2
-DMS_FUZZ=1 swift build --scratch-path "$SCRATCH" --product dms-fuzz 2>&1 | grep -v "Cannot export local symbol" >&2
+DMS_FUZZ=1 swift build --scratch-path "$SCRATCH" --product dms-fuzz 2>&1 | { grep -v "Cannot export local symbol" || true; } >&2
 FUZZ="$(DMS_FUZZ=1 swift build --scratch-path "$SCRATCH" --show-bin-path)/dms-fuzz"
 
 # Leaks are checked (LeakSanitizer) after every input that allocated more than it freed; the
@@ -57,6 +58,7 @@ if [ ${#replay[@]} -gt 0 ]; then
 fi
 if [ ${#targets[@]} -eq 0 ]; then
     mapfile -t targets < <("$FUZZ" --list | cut -f1)
+    [ ${#targets[@]} -gt 0 ] || { echo "fuzz: $FUZZ --list named no targets" >&2; exit 1; }
 fi
 
 mkdir -p "$WORK"
@@ -68,6 +70,9 @@ report="${DMS_FUZZ_REPORT:-$WORK/report.md}"
 failed=0
 for target in "${targets[@]}"; do
     corpus="$WORK/corpus/$target" findings="$WORK/findings/$target" log="$WORK/$target.log"
+    # Findings are this run's: those of earlier runs are gone (a fixed one lives on in
+    # fuzz/regressions).
+    rm -rf "$findings"
     mkdir -p "$corpus" "$findings"
     echo "fuzz: $target for ${seconds}s" >&2
     status=0

@@ -4,7 +4,6 @@ import DMSRuntime
 import Foundation
 import HTTPTypes
 import Hummingbird
-import NIOCore
 
 /// The management API, on a listener of its own (see docs/management-api.md):
 ///
@@ -60,8 +59,8 @@ public struct ManagementRoutes: Sendable {
             let failures = registry.failedRegistrations.map { JSONValue.object([("name", .string($0.name)), ("reason", .string($0.reason))]) }
             return Response.json(.object([("models", .array(models)), ("failed_registrations", .array(failures))]))
         }
-        router.post("/models") { [self] request, context in
-            let body = try await ManagementBody(request, limit: maxBodyBytes, timeout: bodyTimeout, on: context.channel)
+        router.post("/models") { [self] request, _ in
+            let body = try await ManagementBody(request, limit: maxBodyBytes, timeout: bodyTimeout)
             try body.refuseUnknownMembers(["name", "location", "synchronous"] + ManagementBody.settingNames)
             let name = try body.string("name")
             let location = try ModelLocation(parsing: body.string("location"))
@@ -79,7 +78,7 @@ public struct ManagementRoutes: Sendable {
         router.patch("/models/:name") { [self] request, context in
             let name = try context.parameters.require("name")
             let model = try registry.requireModelIncludingPending(named: name)
-            let body = try await ManagementBody(request, limit: maxBodyBytes, timeout: bodyTimeout, on: context.channel)
+            let body = try await ManagementBody(request, limit: maxBodyBytes, timeout: bodyTimeout)
             try body.refuseUnknownMembers(ManagementBody.settingNames)
             guard let current = model.readyModel?.scheduler.settings else {
                 throw DMSError(.unavailable, "model '\(name)' is \(Self.stateName(model, pending: false)); only a ready model's settings can change")
@@ -134,8 +133,8 @@ struct ManagementBody {
 
     private let members: [String: JSONValue]
 
-    init(_ request: Request, limit: Int, timeout: Duration, on channel: any Channel) async throws {
-        let body = try await request.collectBody(upTo: limit, within: timeout, on: channel)
+    init(_ request: Request, limit: Int, timeout: Duration) async throws {
+        let body = try await request.collectBody(upTo: limit, within: timeout)
         guard request.headers[.contentType].map({ $0.lowercased().hasPrefix("application/json") }) ?? true else {
             throw DMSError(.invalidInput, "the body must be a JSON object (Content-Type: application/json)")
         }

@@ -122,7 +122,7 @@ public final class ModelServerRoutes: Sendable {
         // Before reading the body: an unknown model, or one whose queue stays full, is answered
         // without receiving the upload.
         try await registry.waitForAdmission(modelName: name, deadline: deadline)
-        let body = try await request.collectBody(upTo: configuration.maxBodyBytes, within: configuration.bodyTimeout, on: context.channel)
+        let body = try await request.collectBody(upTo: configuration.maxBodyBytes, within: configuration.bodyTimeout)
         let contentType = request.headers[.contentType]
         // Parsing a large body (multipart, JSON) takes milliseconds: off the cooperative pool.
         var predictionRequest = try await BlockingWork.run(isHeavy: body.readableBytes >= BlockingWork.thresholdBytes) { () throws(DMSError) in

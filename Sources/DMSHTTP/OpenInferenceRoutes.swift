@@ -73,8 +73,8 @@ extension ModelServerRoutes {
     /// parameters that would change the model (`config`, `file:…`) are refused;
     /// `unload_dependents` is accepted (no model depends on another here).
     private func addRepositoryRoutes(to router: Router<ModelServerRequestContext>) {
-        router.post("/v2/repository/index") { [self] request, context in
-            let body = try Self.repositoryBody(try await request.collectBody(upTo: Self.repositoryBodyLimit, within: configuration.bodyTimeout, on: context.channel))
+        router.post("/v2/repository/index") { [self] request, _ in
+            let body = try Self.repositoryBody(try await request.collectBody(upTo: Self.repositoryBodyLimit, within: configuration.bodyTimeout))
             let ready = body["ready"]
             guard ready == nil || (JSONNumber.isBoolean(ready!) && ready is Bool) else { throw DMSError(.invalidInput, "'ready' must be true or false") }
             let entries = repository.index(readyOnly: ready as? Bool ?? false)
@@ -85,7 +85,7 @@ extension ModelServerRoutes {
         for action in ["load", "unload"] {
             router.post(RouterPath("/v2/repository/models/:model/\(action)")) { [self] request, context in
                 let name = try context.parameters.require("model")
-                let body = try Self.repositoryBody(try await request.collectBody(upTo: Self.repositoryBodyLimit, within: configuration.bodyTimeout, on: context.channel))
+                let body = try Self.repositoryBody(try await request.collectBody(upTo: Self.repositoryBodyLimit, within: configuration.bodyTimeout))
                 try OpenInference.refuseRepositoryParameters(try OpenInferenceHTTPRequest.object(body["parameters"], "parameters").map { Array($0.keys) } ?? [])
                 if action == "load" {
                     try await repository.load(name, logger: context.logger)
@@ -183,7 +183,7 @@ extension ModelServerRoutes {
         let arrival = ContinuousClock.now
         let deadline = try Self.deadline(request.headers[Self.timeoutHeader], now: arrival)
         try await model.waitForAdmission(deadline: deadline)
-        let body = try await request.collectBody(upTo: configuration.maxBodyBytes, within: configuration.bodyTimeout, on: context.channel)
+        let body = try await request.collectBody(upTo: configuration.maxBodyBytes, within: configuration.bodyTimeout)
         let headerLength = request.headers[Self.inferenceHeaderLength]
         let message = try await BlockingWork.run(isHeavy: body.readableBytes >= BlockingWork.thresholdBytes) { () throws(DMSError) in
             try OpenInferenceHTTPRequest(body: Array(body.readableBytesView), headerLength: headerLength)

@@ -7,10 +7,9 @@ extension Request {
     /// The whole body, or a `.payloadTooLarge` error naming `limit` when it is larger: at once
     /// from a `Content-Length` over the limit, else once the bytes received pass it (a chunked
     /// upload; the body stream then throws NIO's `NIOTooManyBytesError`). A body that has not
-    /// fully arrived within `timeout` is a `.requestTimeout` error (408): the connection's input
-    /// is closed, so the server neither reads the rest of the upload nor keeps the connection
-    /// once the answer is written. A client trickling its upload cannot hold a request longer.
-    func collectBody(upTo limit: Int, within timeout: Duration, on channel: any Channel) async throws -> ByteBuffer {
+    /// fully arrived within `timeout` is a `.requestTimeout` error (408), a malformed one (a
+    /// broken chunked encoding) `.invalidInput`; `ErrorMiddleware` then closes the connection.
+    func collectBody(upTo limit: Int, within timeout: Duration) async throws -> ByteBuffer {
         if let declared = headers[.contentLength].flatMap(Int.init), declared > limit {
             throw DMSError(.payloadTooLarge, "the request body is \(declared) bytes; the limit is \(limit)")
         }
@@ -24,7 +23,6 @@ extension Request {
                 }
                 defer { group.cancelAll() }
                 guard let first = try await group.next(), let collected = first else {
-                    channel.close(mode: .input, promise: nil)
                     throw DMSError(.requestTimeout, "the request body did not arrive within \(timeout.components.seconds) seconds (--request-body-timeout)")
                 }
                 return collected
@@ -32,9 +30,6 @@ extension Request {
         } catch is NIOTooManyBytesError {
             throw DMSError(.payloadTooLarge, "the request body is larger than the limit of \(limit) bytes")
         } catch let error as HTTPParserError {
-            // A malformed body (a broken chunked encoding): the client's fault, and nothing
-            // more can be read from the connection.
-            channel.close(mode: .input, promise: nil)
             throw DMSError(.invalidInput, "the request body is malformed (\(error))", cause: error)
         }
     }

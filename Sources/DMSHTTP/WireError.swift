@@ -36,15 +36,8 @@ public struct WireError: HTTPResponseError, Sendable {
             case .permissionDenied: (.forbidden, "Forbidden")
             default: (.internalServerError, "InternalServerError")
             }
-        // A full queue clears quickly: clients may retry after a second. A client too slow to
-        // send its body loses the connection: the rest of the body is not read.
-        let headers: HTTPFields =
-            switch error.code {
-            case .resourceExhausted: [.retryAfter: "1"]
-            case .requestTimeout: [.connection: "close"]
-            default: [:]
-            }
-        self.init(status: status, type: type, message: error.message, headers: headers)
+        // A full queue clears quickly: clients may retry after a second.
+        self.init(status: status, type: type, message: error.message, headers: error.code == .resourceExhausted ? [.retryAfter: "1"] : [:])
     }
 
     /// The wire form of an error raised by the HTTP stack itself (unknown route, body over the

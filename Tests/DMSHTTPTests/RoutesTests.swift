@@ -80,20 +80,21 @@ struct RoutesTests {
         }
     }
 
-    @Test func predictRefusalsComeBeforeAnyModelWork() async throws {
+    /// Each on a connection of its own: an error answer to a request with a body closes the
+    /// connection (`ErrorMiddleware`), and the test client does not reconnect.
+    @Test(arguments: [
+        ("/other/predict", [:], 1, HTTPResponse.Status.notFound, "ModelNotFound", "this server serves m"),
+        ("/m/predict", [:], 1, .serviceUnavailable, "ServiceUnavailable", "still loading"),
+        ("/m/predict", [ModelServerRoutes.timeoutHeader: "soon"], 1, .badRequest, "InvalidInput", "X-Request-Timeout-Ms"),
+        ("/m/predict", [:], 1001, .contentTooLarge, "PayloadTooLarge", "limit"),
+    ] as [(String, HTTPFields, Int, HTTPResponse.Status, String, String)])
+    func predictRefusalsComeBeforeAnyModelWork(
+        uri: String, headers: HTTPFields, bodyBytes: Int, status: HTTPResponse.Status, type: String, fragment: String
+    ) async throws {
         try await withServer { client in
-            try expectError(
-                try await client.execute(uri: "/other/predict", method: .post, body: ByteBuffer(string: "x")),
-                status: .notFound, type: "ModelNotFound", mentioning: "this server serves m")
-            try expectError(
-                try await client.execute(uri: "/m/predict", method: .post, body: ByteBuffer(string: "x")),
-                status: .serviceUnavailable, type: "ServiceUnavailable", mentioning: "still loading")
-            try expectError(
-                try await client.execute(uri: "/m/predict", method: .post, headers: [ModelServerRoutes.timeoutHeader: "soon"], body: ByteBuffer(string: "x")),
-                status: .badRequest, type: "InvalidInput", mentioning: "X-Request-Timeout-Ms")
-            try expectError(
-                try await client.execute(uri: "/m/predict", method: .post, body: ByteBuffer(repeating: 0, count: 1001)),
-                status: .contentTooLarge, type: "PayloadTooLarge", mentioning: "limit")
+            let response = try await client.execute(uri: uri, method: .post, headers: headers, body: ByteBuffer(repeating: 0x78, count: bodyBytes))
+            try self.expectError(response, status: status, type: type, mentioning: fragment)
+            #expect(response.headers[.connection] == "close")
         }
     }
 

@@ -30,7 +30,6 @@ struct WireErrorTests {
         #expect(wire.type == type)
         #expect(wire.message == "what happened")
         #expect(wire.headers[.retryAfter] == (code == .resourceExhausted ? "1" : nil))
-        #expect(wire.headers[.connection] == (code == .requestTimeout ? "close" : nil))
     }
 
     @Test func errorsOfTheHTTPStackGetTheSameBodyShape() {

@@ -33,11 +33,15 @@ extension FuzzTarget {
         ".model archives (zip): unpacked under limits of entries and bytes, then the model's files found (formats, manifest, signature, labels)"
     ) { input in
         let limits = ArchiveLimits(maxEntryCount: 64, maxUnpackedBytes: 1 << 20)
-        let scratch = FuzzScratch.folder
+        let scratch = FileManager.default.temporaryDirectory.appendingPathComponent("dms-fuzz-archive-\(getpid())")
+        do {
+            try FileManager.default.createDirectory(at: scratch, withIntermediateDirectories: true)
+        } catch {
+            fatalError("cannot create \(scratch.path): \(error)")
+        }
+        defer { try? FileManager.default.removeItem(at: scratch) }
         let archive = scratch.appendingPathComponent("input.model")
         let unpacked = scratch.appendingPathComponent("unpacked")
-        try? FileManager.default.removeItem(at: unpacked)
-        defer { try? FileManager.default.removeItem(at: unpacked) }
         guard FileManager.default.createFile(atPath: archive.path, contents: Data(input.rest())) else {
             fatalError("cannot write \(archive.path)")
         }
@@ -67,17 +71,4 @@ enum FuzzEngines {
         ONNXEngine(libraryCandidates: [], logger: Logger(label: "fuzz")),
     ]
     static let formats: [any ModelFormat] = engines.map(\.format)
-}
-
-/// A folder of this process's own for targets that need files.
-enum FuzzScratch {
-    static let folder: URL = {
-        let folder = FileManager.default.temporaryDirectory.appendingPathComponent("dms-fuzz-\(getpid())")
-        do {
-            try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
-        } catch {
-            fatalError("cannot create \(folder.path): \(error)")
-        }
-        return folder
-    }()
 }
