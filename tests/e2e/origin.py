@@ -9,6 +9,22 @@ import threading
 import time
 
 
+def send_validated_head(handler, length, etag, modified):
+    """Answers 304 to a request whose If-None-Match names `etag`, else sends a 200 head with the
+    validators; returns whether the body should follow."""
+    if handler.headers.get("If-None-Match") == etag:
+        handler.send_response(304)
+        handler.send_header("ETag", etag)
+        handler.end_headers()
+        return False
+    handler.send_response(200)
+    handler.send_header("Content-Length", str(length))
+    handler.send_header("ETag", etag)
+    handler.send_header("Last-Modified", modified)
+    handler.end_headers()
+    return True
+
+
 class Origin:
     def __init__(self):
         self.files = {}
@@ -35,17 +51,8 @@ class Origin:
                     self.end_headers()
                     return
                 body, etag, modified = origin.files[self.path]
-                if self.headers.get("If-None-Match") == etag:
-                    self.send_response(304)
-                    self.send_header("ETag", etag)
-                    self.end_headers()
-                    return
-                self.send_response(200)
-                self.send_header("Content-Length", str(len(body)))
-                self.send_header("ETag", etag)
-                self.send_header("Last-Modified", modified)
-                self.end_headers()
-                self.wfile.write(body)
+                if send_validated_head(self, len(body), etag, modified):
+                    self.wfile.write(body)
 
         self.server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
         self.server.daemon_threads = True
@@ -97,16 +104,8 @@ class Origin:
         _, etag, modified = self.files[path]
 
         def answer(handler):
-            if handler.headers.get("If-None-Match") == etag:
-                handler.send_response(304)
-                handler.send_header("ETag", etag)
-                handler.end_headers()
+            if not send_validated_head(handler, len(body), etag, modified):
                 return
-            handler.send_response(200)
-            handler.send_header("Content-Length", str(len(body)))
-            handler.send_header("ETag", etag)
-            handler.send_header("Last-Modified", modified)
-            handler.end_headers()
             try:
                 for start in range(0, len(body), chunk):
                     handler.wfile.write(body[start:start + chunk])
