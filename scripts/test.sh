@@ -33,5 +33,5 @@ echo "test: soak smoke run (30 s; bench/soak.sh)"
 "$ROOT/bench/soak.sh" --binary "$DMS_SERVER_BINARY" --seconds 30 --concurrency 4 --warmup 10 --work "$ROOT/.build/soak-smoke"
 
 # Last: the fuzz build recompiles our modules instrumented in the same build folder.
-echo "test: fuzz targets, ${DMS_FUZZ_SECONDS:-10} s each (scripts/fuzz.sh)"
-"$ROOT/scripts/fuzz.sh" --seconds "${DMS_FUZZ_SECONDS:-10}"
+echo "test: fuzz targets, ${DMS_FUZZ_SECONDS:-6} s each (scripts/fuzz.sh)"
+"$ROOT/scripts/fuzz.sh" --seconds "${DMS_FUZZ_SECONDS:-6}"
