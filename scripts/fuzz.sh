@@ -11,10 +11,9 @@
 # folder is .build unless DMS_FUZZ_SCRATCH says otherwise; the next ordinary build recompiles our
 # modules). Each target starts from its committed seeds (fuzz/corpus/TARGET) plus what earlier
 # runs here found (.build/fuzz/corpus/TARGET); this run's findings go to
-# .build/fuzz/findings/TARGET. A
-# table of runs, executions per second and coverage ends the output, also written to
-# .build/fuzz/report.md (or DMS_FUZZ_REPORT). Exit status 1 when any target found a crash, leak, timeout or
-# sanitizer report.
+# .build/fuzz/findings/TARGET. A table of runs, executions per second and coverage ends the
+# output, also written to .build/fuzz/report.md (or DMS_FUZZ_REPORT). Exit status 1 when any
+# target found a crash, leak, timeout or sanitizer report.
 set -euo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$ROOT"
@@ -30,7 +29,7 @@ while [ $# -gt 0 ]; do
     --jobs) jobs="$2"; shift 2 ;;
     --list) list=1; shift ;;
     --replay) shift; replay=("$@"); break ;;
-    -h | --help) sed -n '2,17p' "$0"; exit 0 ;;
+    -h | --help) sed -n '2,16p' "$0"; exit 0 ;;
     -*) echo "fuzz: unknown option $1" >&2; exit 2 ;;
     *) targets+=("$1"); shift ;;
     esac

@@ -270,6 +270,19 @@ def assert_failed_start(server, *fragments, timeout=120):
     return output
 
 
+def resident_kib(server):
+    """The server process's resident memory (VmRSS), in KiB."""
+    for line in open(f"/proc/{server.process.pid}/status"):
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1])
+    raise AssertionError("no VmRSS")
+
+
+def temporary_files(store):
+    """The temporary files and folders (`.partial-*`) in a model store, relative to it."""
+    return sorted(p.relative_to(store).as_posix() for p in store.rglob(".partial-*"))
+
+
 def wait_for(predicate, timeout=30, interval=0.1):
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:

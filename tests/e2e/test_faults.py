@@ -16,16 +16,12 @@ import zipfile
 import pytest
 import requests
 
-from conftest import EXAMPLES, assert_failed_start, assert_no_crash_signs, wait_for
+from conftest import EXAMPLES, assert_failed_start, assert_no_crash_signs, temporary_files, wait_for
 
 MLP_FOLDER = EXAMPLES / "digits-mlp"
 SAMPLE = (EXAMPLES / "samples" / "digit-7-7.png").read_bytes()
 SEED = int(os.environ.get("DMS_FAULT_SEED", "20261204"))
 ROUNDS = int(os.environ.get("DMS_FAULT_ROUNDS", "4"))
-
-
-def temporary_files(store):
-    return sorted(p.relative_to(store).as_posix() for p in store.rglob(".partial-*"))
 
 
 def predicts(server, model="m"):

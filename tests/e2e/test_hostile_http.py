@@ -21,7 +21,7 @@ import zlib
 import pytest
 import requests
 
-from conftest import EXAMPLES, assert_no_crash_signs, wait_for
+from conftest import EXAMPLES, assert_no_crash_signs, resident_kib, wait_for
 
 SAMPLE = (EXAMPLES / "samples" / "digit-7-7.png").read_bytes()
 IDLE_TIMEOUT = 2
@@ -40,7 +40,7 @@ def server(start_server):
     # The baseline is taken after a few requests, once the first allocations have settled.
     for _ in range(20):
         predict(server)
-    server.baseline_rss = rss_kib(server)
+    server.baseline_rss = resident_kib(server)
     server.baseline_fds = open_fds(server)
     yield server
     assert_no_crash_signs(server.output)
@@ -56,11 +56,6 @@ def assert_healthy(server):
     assert server.process.poll() is None, server.output
     assert requests.get(f"{server.url}/ping", timeout=10).status_code == 200
     assert predict(server) == server.expected
-
-
-def rss_kib(server):
-    with open(f"/proc/{server.process.pid}/status") as status:
-        return next(int(line.split()[1]) for line in status if line.startswith("VmRSS:"))
 
 
 def open_fds(server):
@@ -358,11 +353,11 @@ def jpeg_claiming(width, height):
     ids=["png-10g-pixels", "jpeg-4g-pixels", "png-max-dimensions"],
 )
 def test_decompression_bombs_are_refused_before_allocation(server, image, status, fragment):
-    before = rss_kib(server)
+    before = resident_kib(server)
     response = requests.post(f"{server.url}/digits/predict", files={"input0": ("bomb.img", image)}, timeout=30)
     assert response.status_code == status, response.text
     assert fragment in response.json()["message"]
-    assert rss_kib(server) - before < 50 * 1024
+    assert resident_kib(server) - before < 50 * 1024
     assert_healthy(server)
 
 
@@ -387,5 +382,5 @@ def test_memory_and_descriptors_are_back_near_the_baseline(server):
     for _ in range(20):
         predict(server)
     assert wait_for(lambda: open_fds(server) <= server.baseline_fds + 10, timeout=IDLE_TIMEOUT + 10), (open_fds(server), server.baseline_fds)
-    growth = rss_kib(server) - server.baseline_rss
+    growth = resident_kib(server) - server.baseline_rss
     assert growth < 64 * 1024, f"RSS grew by {growth} KiB over the hostile requests (baseline {server.baseline_rss} KiB)"

@@ -9,14 +9,10 @@ import time
 import pytest
 import requests
 
-from conftest import EXAMPLES, assert_no_crash_signs, wait_for
+from conftest import EXAMPLES, assert_no_crash_signs, temporary_files, wait_for
 
 MLP = (EXAMPLES / "digits-mlp.model").read_bytes()
 SAMPLE = (EXAMPLES / "samples" / "digit-7-7.png").read_bytes()
-
-
-def temporary_files(store):
-    return sorted(p.relative_to(store).as_posix() for p in store.rglob(".partial-*"))
 
 
 @pytest.mark.parametrize("sig", [signal.SIGTERM, signal.SIGINT], ids=["SIGTERM", "SIGINT"])

@@ -12,7 +12,7 @@ import pytest
 import requests
 from prometheus_client.parser import text_string_to_metric_families
 
-from conftest import EXAMPLES, USAGE_EXIT, assert_no_crash_signs, wait_for
+from conftest import EXAMPLES, USAGE_EXIT, assert_no_crash_signs, resident_kib, wait_for
 
 SAMPLE = (EXAMPLES / "samples" / "digit-7-7.png").read_bytes()
 DIGITS = EXAMPLES / "digits-mlp.model"
@@ -63,13 +63,6 @@ def server(start_server):
     server = start_server("--models", f"digits={DIGITS}")
     yield server
     assert server.stop() == 0, server.output
-
-
-def resident_kib(server):
-    for line in open(f"/proc/{server.process.pid}/status"):
-        if line.startswith("VmRSS:"):
-            return int(line.split()[1])
-    raise AssertionError("no VmRSS")
 
 
 def test_lists_and_describes_the_models(server):
