@@ -195,7 +195,7 @@ let package = Package(
                 .product(name: "AsyncHTTPClient", package: "async-http-client"), .product(name: "Logging", package: "swift-log"),
                 .product(name: "MetricsTestKit", package: "swift-metrics"),
             ]),
-        .testTarget(name: "DMSServerAppTests", dependencies: ["DMSServerApp"]),
+        .testTarget(name: "DMSServerAppTests", dependencies: ["DMSServerApp", "DMSCore", "DMSMXNet", "DMSONNX", "DMSPython", .product(name: "Logging", package: "swift-log")]),
         .testTarget(
             name: "DMSHTTPTests",
             dependencies: [

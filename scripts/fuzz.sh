@@ -46,7 +46,7 @@ export ASAN_OPTIONS="${ASAN_OPTIONS:-detect_leaks=1:symbolize=1}"
 # Swift's own crash backtracer reads the crashed process's memory, which ASan reports instead
 # of the fault itself: off, so a trap shows its message and libFuzzer's stack.
 export SWIFT_BACKTRACE=enable=no
-export LSAN_OPTIONS="${LSAN_OPTIONS:-suppressions=$ROOT/fuzz/lsan.supp:print_suppressions=0}"
+export LSAN_OPTIONS="${LSAN_OPTIONS:-suppressions=$ROOT/sanitizers/lsan.supp:print_suppressions=0}"
 
 if [ "${list:-}" = 1 ]; then
     exec "$FUZZ" --list
@@ -76,7 +76,7 @@ for target in "${targets[@]}"; do
     echo "fuzz: $target for ${seconds}s" >&2
     status=0
     flags=()
-    # ZIPFoundation leaks 32 bytes per archive it opens (fuzz/lsan.supp): with leak checking,
+    # ZIPFoundation leaks 32 bytes per archive it opens (sanitizers/lsan.supp): with leak checking,
     # LeakSanitizer then scans the heap after every input, which makes the target 13 times slower.
     [ "$target" = archive ] && flags=(-detect_leaks=0)
     # Several processes for one target: libFuzzer writes their output to fuzz-N.log in the

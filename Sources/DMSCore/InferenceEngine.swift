@@ -5,9 +5,9 @@ public protocol InferenceEngine: Sendable {
     /// A short name for logs and errors, for example "MXNet".
     var name: String { get }
 
-    /// The version the engine's library reports about itself (for example "1.9.1"), opening
-    /// the library if needed; recorded in the manifests `deep-model-export` writes.
-    func version() throws(DMSError) -> String
+    /// The engine's library, opened if needed: the version it reports about itself (recorded in
+    /// the manifests `deep-model-export` writes) and the file it was opened from (`--version`).
+    func library() throws(DMSError) -> EngineLibrary
 
     /// How the engine recognises its models' files.
     var format: any ModelFormat { get }
@@ -26,6 +26,19 @@ public protocol InferenceEngine: Sendable {
     /// default it loads the model (and so checks it against its signature); an engine may check
     /// without its library when the files allow it.
     func checkForExport(_ artifacts: ModelArtifacts) throws(DMSError)
+}
+
+/// An engine's shared library as the process opened it.
+public struct EngineLibrary: Sendable, Equatable {
+    /// What the library reports about itself, for example "1.9.1".
+    public var version: String
+    /// The file it was opened from.
+    public var path: String
+
+    public init(version: String, path: String) {
+        self.version = version
+        self.path = path
+    }
 }
 
 extension InferenceEngine {

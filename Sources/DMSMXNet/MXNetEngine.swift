@@ -25,8 +25,9 @@ public struct MXNetEngine: InferenceEngine {
         EngineLibraryLocation.candidates(fileName: "libmxnet.so", environmentVariable: "DMS_MXNET_LIBRARY", executable: executable)
     }
 
-    public func version() throws(DMSError) -> String {
-        try MXNetLibrary.load(candidates: libraryCandidates, threadCount: threadCount, logger: logger).version
+    public func library() throws(DMSError) -> EngineLibrary {
+        let library = try MXNetLibrary.load(candidates: libraryCandidates, threadCount: threadCount, logger: logger)
+        return EngineLibrary(version: library.version, path: library.path)
     }
 
     public var format: any ModelFormat { MXNetFormat() }

@@ -30,8 +30,9 @@ public struct ONNXEngine: InferenceEngine {
         EngineLibraryLocation.candidates(fileName: "libonnxruntime.so", environmentVariable: "DMS_ONNXRUNTIME_LIBRARY", executable: executable)
     }
 
-    public func version() throws(DMSError) -> String {
-        try ONNXRuntimeLibrary.load(candidates: libraryCandidates, logger: logger).version
+    public func library() throws(DMSError) -> EngineLibrary {
+        let library = try ONNXRuntimeLibrary.load(candidates: libraryCandidates, logger: logger)
+        return EngineLibrary(version: library.version, path: library.path)
     }
 
     public var format: any ModelFormat { ONNXFormat() }

@@ -99,7 +99,7 @@ public struct ExportCommand: ParsableCommand {
     /// check its models without its library (MXNet does), so packing one does not need it.
     private static func versionIfInstalled(_ engine: any InferenceEngine) -> String? {
         do {
-            return try engine.version()
+            return try engine.library().version
         } catch {
             FileHandle.standardError.write(Data("warning: the manifest records no \(engine.name) version: \(error.message)\n".utf8))
             return nil

@@ -154,6 +154,9 @@ public struct ServerCommand: AsyncParsableCommand {
     @Flag(name: .customLong("allow-model-failures"), help: "Start with the models that loaded when some fail (they are reported by /ping) instead of exiting.")
     var allowModelFailures = false
 
+    @Flag(name: .customLong("version"), help: "Print the version, the engine libraries found and where, and the Python environment for services; then exit.")
+    var printVersion = false
+
     public init() {}
 
     /// The management API's settings, or nil with `--no-management`. Beyond loopback a token is
@@ -205,6 +208,7 @@ public struct ServerCommand: AsyncParsableCommand {
     }
 
     public func validate() throws {
+        guard !printVersion else { return }
         guard (0...65535).contains(port) else {
             throw ValidationError("--port must be between 0 and 65535, got \(port)")
         }
@@ -281,6 +285,16 @@ public struct ServerCommand: AsyncParsableCommand {
     }
 
     public func run() async throws {
+        if printVersion {
+            var quiet = Logger(label: "version")
+            quiet.logLevel = .critical
+            print(
+                VersionReport.text(
+                    commandName: Self.configuration.commandName ?? "deep-model-server",
+                    engines: Engines.all(threadCount: engineThreads ?? 1, logger: quiet),
+                    python: PythonService.Settings.locate(workers: 1, timeout: .seconds(pythonTimeout))))
+            return
+        }
         let pairs = try ModelArgumentParser.parse(models)
         let settings = try schedulingSettings(modelNames: pairs.map(\.name))
         let storeRoot = modelStore.map { URL(fileURLWithPath: $0) } ?? ModelStore.defaultRoot

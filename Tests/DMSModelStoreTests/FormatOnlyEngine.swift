@@ -12,7 +12,7 @@ struct FormatOnlyEngine: InferenceEngine {
 
     var name: String { "files of \(format.name)" }
 
-    func version() throws(DMSError) -> String { "0" }
+    func library() throws(DMSError) -> EngineLibrary { EngineLibrary(version: "0", path: "/nonexistent") }
 
     func load(_ artifacts: ModelArtifacts, maxBatchSize: Int) throws(DMSError) -> any ModelPredictor {
         throw DMSError(.internalError, "these tests load no model")

@@ -36,7 +36,8 @@ class Server:
 
     def __init__(self, args, cwd, env=None, wait=True, timeout=120, binary=SERVER_BINARY):
         full_env = dict(os.environ)
-        full_env.update(env or {})
+        full_env.update(env or {})  # a value None removes the variable
+        full_env = {name: value for name, value in full_env.items() if value is not None}
         self.lines = []
         self.url = None
         self.management_url = None
