@@ -11,6 +11,7 @@ import os
 import pathlib
 import shutil
 import subprocess
+import zipfile
 
 import pytest
 import requests
@@ -118,8 +119,10 @@ def test_a_seed_style_python_service_runs_on_the_environments_interpreter(instal
         "--models", "digits=digits-cnn.model", "--service", "digits_service.py", cwd=workdir, env=changes,
         binary=venv / "bin" / "deep-model-server", store_dir=workdir / "store")
     assert predict(server, "digits", SAMPLES / "digit-7-7.png")["prediction"][0][0]["class"] == "7"
-    workers = run(["pgrep", "-a", "-P", str(server.process.pid)]).stdout
-    assert f"{venv}/bin/python" in workers, workers
+    # The worker processes, children of any of the server's threads, and the program each runs.
+    children = [child for task in pathlib.Path(f"/proc/{server.process.pid}/task").iterdir() for child in (task / "children").read_text().split()]
+    programs = [pathlib.Path(f"/proc/{child}/cmdline").read_bytes().split(b"\0")[0].decode() for child in children]
+    assert str(venv / "bin" / "python") in programs, programs
 
 
 def test_the_installed_export_tool_packs_a_model_the_server_serves(installed, workdir, start_server):
@@ -129,7 +132,8 @@ def test_the_installed_export_tool_packs_a_model_the_server_serves(installed, wo
         [venv / "bin" / "deep-model-export", "--model-name", "packed", "--model-path", "digits-mlp"], cwd=workdir, env=environment(changes), timeout=120)
     assert export.returncode == 0, export.stdout + export.stderr
     assert (workdir / "packed.model").is_file()
-    manifest = json.loads(run(["unzip", "-p", workdir / "packed.model", "MANIFEST.json"]).stdout)
+    with zipfile.ZipFile(workdir / "packed.model") as archive:
+        manifest = json.loads(archive.read("MANIFEST.json"))
     assert manifest["Engine"] == {"Name": "MXNet", "Version": "1.9.1"}, manifest
     server = start_server("--models", "packed=packed.model", cwd=workdir, env=changes, binary=venv / "bin" / "deep-model-server", store_dir=workdir / "store")
     assert predict(server, "packed", SAMPLES / "digit-9-9.png")["prediction"][0][0]["class"] == "9"
