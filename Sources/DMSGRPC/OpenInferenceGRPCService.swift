@@ -44,7 +44,7 @@ struct OpenInferenceGRPCService: Inference_GRPCInferenceService.ServiceProtocol 
     ) async throws -> ServerResponse<Inference_ServerMetadataResponse> {
         ServerResponse(message: .with {
             $0.name = OpenInference.serverName
-            $0.version = OpenInference.serverVersion
+            $0.version = ServerVersion.current
             $0.extensions = OpenInference.extensions
         })
     }

@@ -28,7 +28,7 @@ extension ModelServerRoutes {
     func addOpenInferenceRoutes(to router: Router<ModelServerRequestContext>) {
         router.get("/v2") { _, _ in
             Response.json(.object([
-                ("name", .string(OpenInference.serverName)), ("version", .string(OpenInference.serverVersion)),
+                ("name", .string(OpenInference.serverName)), ("version", .string(ServerVersion.current)),
                 ("extensions", .array(OpenInference.extensions.map { .string($0) })),
             ]))
         }

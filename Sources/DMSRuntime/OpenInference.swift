@@ -11,7 +11,6 @@ import Foundation
 /// gRPC) means that one; any other version is `.notFound`.
 public enum OpenInference {
     public static let serverName = "deep-model-server"
-    public static let serverVersion = ServerVersion.current
     /// The protocol extensions implemented, as server metadata lists them.
     public static let extensions = ["binary_tensor_data", "model_configuration", "model_repository", "statistics"]
     /// The one version every model has.
