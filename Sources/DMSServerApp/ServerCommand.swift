@@ -91,10 +91,10 @@ public struct ServerCommand: AsyncParsableCommand {
     @Option(name: .customLong("log-level"), help: "NOTSET, DEBUG, INFO, WARNING, ERROR or CRITICAL.")
     var logLevel: String = "INFO"
 
-    @Option(name: .customLong("access-log"), help: ArgumentHelp("Write an access log, one line per request to either API: 'log' for INFO lines in the server's log, or a file of its own (rotated with --log-rotation-time). Default: none (a line per request costs the smallest models up to a fifth of their throughput).", valueName: "log|PATH"))
+    @Option(name: .customLong("access-log"), help: ArgumentHelp("Write an access log, one line per request to either API: 'log' for INFO lines in the server's log, '-' for standard output (as in a container), or a file of its own (rotated with --log-rotation-time). Default: none (a line per request costs the smallest models up to a fifth of their throughput).", valueName: "log|-|PATH"))
     var accessLog: String?
 
-    @Option(name: .customLong("access-log-format"), help: "text or json (JSON lines; for an access-log file).")
+    @Option(name: .customLong("access-log-format"), help: "text or json (JSON lines; for an access-log file or -).")
     var accessLogFormat: String = "text"
 
     @Option(name: .customLong("model-store"), help: "Cache folder for downloaded and unpacked models (default: $DMS_MODEL_STORE, else $XDG_CACHE_HOME/deep-model-server, else ~/.cache/deep-model-server).")
@@ -175,8 +175,9 @@ public struct ServerCommand: AsyncParsableCommand {
     }
 
     /// Where access-log entries go: nowhere by default; with `--access-log log`, the log as INFO
-    /// lines of the logger `access` (model and request id as metadata); else a file of their
-    /// own (text or JSON lines).
+    /// lines of the logger `access` (model and request id as metadata); with `-`, standard output
+    /// (never rotated: it may be a pipe, or a file the caller's shell opened); else a file of
+    /// their own (text or JSON lines).
     private func accessLogWriter() throws -> (@Sendable (AccessLogEntry) -> Void)? {
         guard let accessLog else { return nil }
         guard accessLog != "log" else {
@@ -185,8 +186,17 @@ public struct ServerCommand: AsyncParsableCommand {
                 logger.info("\(entry.summary)", metadata: ["model": "\(entry.model ?? "-")", "request_id": "\(entry.requestID)"])
             }
         }
-        let file = try RotatingLogFile(path: accessLog, schedule: LogRotationSchedule(parsing: logRotationTime))
         let json = accessLogFormat == "json"
+        if accessLog == "-" {
+            // Descriptor 1 itself, not /dev/stdout opened again: that fails (ENXIO) when standard
+            // output is a socket, as systemd's journal gives a service. The lock keeps lines whole.
+            let lock = NSLock()
+            return { entry in
+                let line = Data(((json ? entry.jsonLine(at: Date()) : entry.textLine(at: Date())) + "\n").utf8)
+                lock.withLock { try? FileHandle.standardOutput.write(contentsOf: line) }
+            }
+        }
+        let file = try RotatingLogFile(path: accessLog, schedule: LogRotationSchedule(parsing: logRotationTime))
         return { entry in
             file.write(json ? entry.jsonLine(at: Date()) : entry.textLine(at: Date()))
         }
@@ -255,7 +265,7 @@ public struct ServerCommand: AsyncParsableCommand {
             throw ValidationError("--access-log-format must be text or json, got '\(accessLogFormat)'")
         }
         if accessLogFormat == "json" && (accessLog == nil || accessLog == "log") {
-            throw ValidationError("--access-log-format json needs --access-log PATH (a file of its own; the log's lines are text)")
+            throw ValidationError("--access-log-format json needs --access-log PATH or - (a file of its own or standard output; the log's lines are text)")
         }
         guard pythonTimeout > 0 else {
             throw ValidationError("--python-timeout must be positive")

@@ -70,4 +70,22 @@ def test_no_access_log_by_default_but_request_ids_still(start_server, tmp_path):
     for destination in ([], ["--access-log", "log"]):
         refused = start_server("--models", f"digits={DIGITS}", *destination, "--access-log-format", "json", wait=False)
         assert refused.wait_for_exit() == USAGE_EXIT
-        assert "--access-log-format json needs --access-log PATH" in refused.output
+        assert "--access-log-format json needs --access-log PATH or -" in refused.output
+
+
+def test_json_lines_on_standard_output(start_server, tmp_path):
+    """`--access-log -` writes to standard output (a container's log), not to a file named "-"
+    nor to the server's log (standard error and --log-file)."""
+    log = tmp_path / "server.log"
+    server = start_server("--models", f"digits={DIGITS}", "--access-log", "-", "--access-log-format", "json", cwd=tmp_path, log_file=log)
+    assert predict(server, headers={"X-Request-ID": "stdout-1"}).status_code == 200
+
+    def entry():
+        lines = [json.loads(line) for line in server.lines if line.startswith("{") and '"stdout-1"' in line]
+        return lines[0] if lines else None
+
+    assert wait_for(entry)
+    assert (entry()["path"], entry()["status"], entry()["model"]) == ("/digits/predict", 200, "digits")
+    assert server.stop() == 0
+    assert not (tmp_path / "-").exists()
+    assert "stdout-1" not in log.read_text()
