@@ -81,6 +81,11 @@ let package = Package(
             providers: [.apt(["libpng-dev"])]
         ),
         .target(name: "CPNGShim", dependencies: ["CPNG"]),
+        .systemLibrary(
+            name: "CZlibInflate",
+            pkgConfig: "zlib",
+            providers: [.apt(["zlib1g-dev"])]
+        ),
         .target(name: "CMallocTuning"),
         .target(
             name: "DMSVision",
@@ -104,6 +109,7 @@ let package = Package(
         .target(
             name: "DMSHTTP",
             dependencies: [
+                "CZlibInflate",
                 "DMSCore",
                 "DMSRuntime",
                 .product(name: "Hummingbird", package: "hummingbird"),

@@ -8,11 +8,13 @@ Each input starts with the selector bytes its target reads first (see fuzz/Targe
 payload. The files are committed; rerunning rewrites them identically.
 """
 import base64
+import gzip
 import io
 import json
 import pathlib
 import struct
 import zipfile
+import zlib
 
 from PIL import Image
 
@@ -215,3 +217,17 @@ write("python-frame", "tensors", frame({"op": "preprocess", "tensors": [
     struct.pack("<2f", 1, 2) + b"abc"))
 write("python-frame", "response", frame({"op": "postprocess", "response": {"offset": 0, "length": 13}}, b'{"answer": 1}'))
 write("python-frame", "error", frame({"op": "error", "kind": "input", "message": "bad input", "traceback": "..."}))
+
+
+# content-encoding: [encoding: 0 gzip, 1 deflate] [limit - 1, 2 bytes little-endian] compressed body.
+def content_encoding(encoding, limit, stream):
+    return bytes([encoding]) + struct.pack("<H", limit - 1) + stream
+
+
+TENSOR_BODY = json.dumps({"inputs": [{"name": "x", "shape": [2, 2], "datatype": "FP32", "data": [1, 2, 3, 4]}]}).encode()
+write("content-encoding", "gzip", content_encoding(0, 4096, gzip.compress(TENSOR_BODY, mtime=0)))
+write("content-encoding", "gzip-members", content_encoding(0, 4096, gzip.compress(b"ab", mtime=0) + gzip.compress(b"cd", mtime=0)))
+write("content-encoding", "zlib", content_encoding(1, 4096, zlib.compress(TENSOR_BODY)))
+raw = zlib.compressobj(wbits=-15)
+write("content-encoding", "raw-deflate", content_encoding(1, 4096, raw.compress(TENSOR_BODY) + raw.flush()))
+write("content-encoding", "over-the-limit", content_encoding(0, 512, gzip.compress(bytes(4096), mtime=0)))

@@ -10,8 +10,8 @@
 # python/clients-constraints.txt, for the end-to-end tests (scripts/test.sh passes it).
 #
 # What it does, each step only when needed (a second run finishes in well under a second):
-#   1. apt: installs the system packages the build and the engines need (libjpeg-turbo and libpng
-#      headers, pkg-config, curl, libgomp1 for libmxnet, python3-venv when `python3 -m venv` cannot
+#   1. apt: installs the system packages the build and the engines need (libjpeg-turbo, libpng and
+#      zlib headers, pkg-config, curl, libgomp1 for libmxnet, python3-venv when `python3 -m venv` cannot
 #      work, a Java runtime for --gen-api's openapi-generator when there is no java). `apt-get update` runs only when something is missing.
 #   2. .runtime/venv: a Python virtual environment with python/requirements.txt installed under the
 #      exact pins of python/constraints.txt. A stamp records the sha256 of both files (and the
@@ -35,7 +35,7 @@ REQUIREMENTS="$ROOT/python/requirements.txt"
 CONSTRAINTS="$ROOT/python/constraints.txt"
 STAMP="$VENV/.dms-requirements.sha256"
 PYTHON="${DMS_PYTHON:-python3}"
-APT_PACKAGES=(libturbojpeg0-dev libpng-dev pkg-config curl libgomp1)
+APT_PACKAGES=(libturbojpeg0-dev libpng-dev zlib1g-dev pkg-config curl libgomp1)
 WITH_CLIENTS=false
 for argument in "$@"; do
     case "$argument" in
@@ -96,7 +96,7 @@ if command -v dpkg >/dev/null 2>&1; then
         missing+=(python3-venv)
     fi
 else
-    log "dpkg not found: skipping system packages (install libturbojpeg, libpng, pkg-config, curl, libgomp yourself)"
+    log "dpkg not found: skipping system packages (install libturbojpeg, libpng, zlib, pkg-config, curl, libgomp yourself)"
 fi
 
 if ((${#missing[@]})); then

@@ -12,7 +12,10 @@ import ServiceLifecycle
 /// loaded), as the REST port does.
 ///
 /// Messages up to `maxMessageBytes` are accepted (the server's request-size limit; gRPC's usual
-/// 4 MiB would refuse most images), larger ones get RESOURCE_EXHAUSTED from the transport. With
+/// 4 MiB would refuse most images), larger ones get RESOURCE_EXHAUSTED from the transport. Messages
+/// compressed with gzip or deflate (tritonclient's `compression_algorithm`) are accepted, the limit
+/// applying to them inflated; answers are compressed only for a client whose `grpc-accept-encoding`
+/// names one of them before `identity` (grpcio's, tritonclient's, names identity first). With
 /// a token, every call but ServerLive and ServerReady (the probes) needs the metadata
 /// `authorization: Bearer <token>`: UNAUTHENTICATED without it, PERMISSION_DENIED with another.
 public struct OpenInferenceGRPCListener: Service, CustomStringConvertible {
@@ -67,7 +70,10 @@ public struct OpenInferenceGRPCListener: Service, CustomStringConvertible {
         if Task.isCancelled || Task.isShuttingDownGracefully { return }
         let transport = HTTP2ServerTransport.Posix(
             address: Self.socketAddress(host: configuration.host, port: configuration.port), transportSecurity: .plaintext,
-            config: .defaults { $0.rpc.maxRequestPayloadSize = configuration.maxMessageBytes })
+            config: .defaults {
+                $0.rpc.maxRequestPayloadSize = configuration.maxMessageBytes
+                $0.compression.enabledAlgorithms = [.gzip, .deflate]
+            })
         let service = OpenInferenceGRPCService(registry: registry, repository: repository, limits: TensorJSON.Limits(), logger: logger)
         var interceptors: [ConditionalInterceptor<any ServerInterceptor>] = []
         if let token = configuration.token {

@@ -27,8 +27,8 @@ public struct FuzzTarget: Sendable {
     }
 
     public static let all: [FuzzTarget] = [
-        predictBody, tensorJSON, openInferenceREST, openInferenceGRPC, rawTensor, signature, manifest, archive, image,
-        modelSources, commandLine, pythonFrame,
+        predictBody, tensorJSON, openInferenceREST, openInferenceGRPC, rawTensor, contentEncoding, signature, manifest, archive,
+        image, modelSources, commandLine, pythonFrame,
     ]
 
     public static func named(_ name: String) -> FuzzTarget? {

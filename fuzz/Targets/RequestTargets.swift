@@ -8,7 +8,8 @@ import Foundation
 import NIOCore
 
 // Targets for request bodies: the seed's /predict body (multipart, JSON, a bare image), JSON
-// tensors, and the Open Inference Protocol's REST body (with binary tensors) and gRPC message.
+// tensors, the Open Inference Protocol's REST body (with binary tensors) and gRPC message, and
+// compressed bodies.
 
 extension FuzzTarget {
     static let predictBody = FuzzTarget(
@@ -58,6 +59,16 @@ extension FuzzTarget {
     ) { input in
         guard let message = try? InferMessage(serializedRequest: input.rest()) else { return }
         FuzzModels.checkAgainstSignatures(message.request)
+    }
+
+    static let contentEncoding = FuzzTarget(
+        "content-encoding",
+        "compressed request bodies (Content-Encoding gzip, deflate as zlib or raw) inflated under a size limit"
+    ) { input in
+        let encoding = input.choose([RequestContentEncoding.gzip, .deflate])
+        let limit = Int(input.uint16()) + 1
+        guard let decoded = try? encoding.decode(ByteBuffer(bytes: input.rest()), limit: limit) else { return }
+        precondition(decoded.readableBytes <= limit, "an inflated body passed its limit")
     }
 
     static let rawTensor = FuzzTarget(

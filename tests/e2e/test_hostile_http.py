@@ -7,6 +7,7 @@ The server runs with short timeouts (--idle-timeout 2, --request-body-timeout 2)
 can wait them out.
 """
 
+import gzip
 import http.client
 import io
 import json
@@ -358,6 +359,45 @@ def test_decompression_bombs_are_refused_before_allocation(server, image, status
     assert response.status_code == status, response.text
     assert fragment in response.json()["message"]
     assert resident_kib(server) - before < 50 * 1024
+    assert_healthy(server)
+
+
+@pytest.mark.parametrize("encoding, compress", [("gzip", gzip.compress), ("deflate", zlib.compress)])
+def test_a_compressed_body_is_inflated(server, encoding, compress):
+    boundary = "compressed-boundary"
+    response = requests.post(
+        f"{server.url}/digits/predict", data=compress(multipart_body(boundary)),
+        headers={"Content-Type": f"multipart/form-data; boundary={boundary}", "Content-Encoding": encoding}, timeout=30)
+    assert response.status_code == 200, response.text
+    assert response.json() == server.expected
+
+
+def test_compressed_bombs_and_broken_streams_are_refused(server):
+    """A gzip body that would inflate to 256 MiB stops at the request limit (10 MiB) with 413;
+    corrupt or cut-short streams are 400, other encodings 415."""
+    boundary = "compressed-boundary"
+    head = {"Content-Type": f"multipart/form-data; boundary={boundary}"}
+    bomb = zlib.compressobj(wbits=31)
+    bomb = b"".join([bomb.compress(bytes(1 << 20)) for _ in range(256)] + [bomb.flush()])
+    assert len(bomb) < 1 << 20
+    gzipped = gzip.compress(multipart_body(boundary))
+    before = resident_kib(server)
+    for path in ("/digits/predict", "/v2/models/digits/infer"):
+        response = requests.post(f"{server.url}{path}", data=bomb, headers=head | {"Content-Encoding": "gzip"}, timeout=60)
+        assert response.status_code == 413, response.text
+        assert "inflates to more than the limit of 10485760 bytes" in response.text
+    assert resident_kib(server) - before < 50 * 1024
+    for body, encoding, status, fragment in [
+        (gzipped[:-100], "gzip", 400, "cut short"),
+        (gzipped[:-8] + bytes(byte ^ 0xFF for byte in gzipped[-8:-4]) + gzipped[-4:], "gzip", 400, "incorrect data check"),
+        (multipart_body(boundary), "gzip", 400, "not valid gzip data"),
+        (gzipped, "br", 415, "Content-Encoding 'br' is not supported"),
+    ]:
+        response = requests.post(f"{server.url}/digits/predict", data=body, headers=head | {"Content-Encoding": encoding}, timeout=30)
+        assert response.status_code == status, response.text
+        assert fragment in response.json()["message"]
+    unsupported = requests.post(f"{server.url}/v2/models/digits/infer", data=b"{}", headers={"Content-Encoding": "zstd"}, timeout=30)
+    assert unsupported.status_code == 415 and set(unsupported.json()) == {"error"}
     assert_healthy(server)
 
 

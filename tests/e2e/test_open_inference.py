@@ -118,6 +118,16 @@ def test_all_outputs_by_default_and_output_selection(client):
     assert only.as_numpy("OUTPUT0") is None
 
 
+@pytest.mark.parametrize("algorithm", ["gzip", "deflate"])
+def test_compressed_requests(client, algorithm):
+    """tritonclient's request compression (Content-Encoding); the answer comes uncompressed even
+    when asked for compressed (Accept-Encoding), which the client reads as it is."""
+    a, b, inputs = simple_inputs(True)
+    result = client.infer("simple", inputs, request_compression_algorithm=algorithm, response_compression_algorithm=algorithm)
+    assert np.array_equal(result.as_numpy("OUTPUT0"), a + b)
+    assert np.array_equal(result.as_numpy("OUTPUT1"), a - b)
+
+
 def test_a_batch_of_rows(client):
     a = np.arange(64, dtype=np.int32).reshape(4, 16)
     b = np.ones((4, 16), dtype=np.int32)

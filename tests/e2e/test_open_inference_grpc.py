@@ -56,7 +56,7 @@ def server(start_server, models):
 TRITON_CASES = [
     "health-and-metadata", "model-configuration", "simple-sum-and-difference", "output-selection-and-rows", "typed-contents",
     "several-datatypes", "image-model-with-a-tensor-and-an-encoded-image", "messages-up-to-the-request-limit",
-    "errors-reach-the-client-with-their-status", "statistics-count-known-traffic", "repository-control-off",
+    "compressed-messages", "errors-reach-the-client-with-their-status", "statistics-count-known-traffic", "repository-control-off",
 ]
 
 

@@ -195,6 +195,29 @@ def messages_up_to_the_request_limit(client):
 
 
 @case
+def compressed_messages(client):
+    """Requests compressed with gzip or deflate (compression_algorithm) are taken; one that would
+    inflate past the request limit (11 MiB of zeros, about 11 KiB compressed) is refused and the
+    server goes on."""
+    a, b = simple_arrays()
+    for algorithm in ("gzip", "deflate"):
+        result = client.infer("simple", pair(a, b), compression_algorithm=algorithm)
+        assert np.array_equal(result.as_numpy("OUTPUT0"), a + b)
+        assert np.array_equal(result.as_numpy("OUTPUT1"), a - b)
+    zeros = triton.InferInput(client.get_model_metadata("digits").inputs[0].name, [1], "BYTES")
+    zeros.set_data_from_numpy(np.array([b"\0" * (11 << 20)], dtype=np.object_))
+    try:
+        client.infer("digits", [zeros], compression_algorithm="gzip")
+    except InferenceServerException as error:
+        # The transport stops inflating at the limit and resets the stream, which the client
+        # reports as CANCELLED.
+        assert error.status() in ("StatusCode.RESOURCE_EXHAUSTED", "StatusCode.CANCELLED"), (error.status(), error.message())
+    else:
+        raise AssertionError("a message inflating past the request limit was taken")
+    assert np.array_equal(client.infer("simple", pair(a, b)).as_numpy("OUTPUT0"), a + b)
+
+
+@case
 def errors_reach_the_client_with_their_status(client):
     a, b = simple_arrays()
     refused(lambda: client.infer("nope", pair(a, b)), "NOT_FOUND", "nope")
