@@ -4,6 +4,7 @@ import DMSRuntime
 import GRPCCore
 import GRPCNIOTransportHTTP2
 import Logging
+import NIOCore
 import ServiceLifecycle
 
 /// The gRPC listener of the Open Inference Protocol: plaintext HTTP/2 (h2c) on its own port,
@@ -12,10 +13,13 @@ import ServiceLifecycle
 /// loaded), as the REST port does.
 ///
 /// Messages up to `maxMessageBytes` are accepted (the server's request-size limit; gRPC's usual
-/// 4 MiB would refuse most images), larger ones get RESOURCE_EXHAUSTED from the transport. Messages
-/// compressed with gzip or deflate (tritonclient's `compression_algorithm`) are accepted, the limit
-/// applying to them inflated; answers are compressed only for a client whose `grpc-accept-encoding`
-/// names one of them before `identity` (grpcio's, tritonclient's, names identity first). With
+/// 4 MiB would refuse most images), larger ones get RESOURCE_EXHAUSTED from the transport.
+/// Compressed messages (tritonclient's `compression_algorithm`) are refused with UNIMPLEMENTED, as
+/// gRPC answers an encoding it does not take: grpc-swift-nio-transport 2.9.2 does not free its
+/// inflate state after a compressed call (about 4.5 KB per call, measured), so taking them would
+/// let any client grow the server's memory without bound. A connection without a call for
+/// `idleTimeout` is closed, as an idle HTTP connection is: gracefully (GOAWAY), or after half as
+/// long again by `IdleConnectionReaper` when the client ignores the GOAWAY. With
 /// a token, every call but ServerLive and ServerReady (the probes) needs the metadata
 /// `authorization: Bearer <token>`: UNAUTHENTICATED without it, PERMISSION_DENIED with another.
 public struct OpenInferenceGRPCListener: Service, CustomStringConvertible {
@@ -27,12 +31,16 @@ public struct OpenInferenceGRPCListener: Service, CustomStringConvertible {
         public var port: Int
         public var maxMessageBytes: Int
         public var token: String?
+        /// How long a connection may go without a call before it is closed (GOAWAY), or nil
+        /// to keep idle connections open.
+        public var idleTimeout: Duration?
 
-        public init(host: String, port: Int, maxMessageBytes: Int, token: String? = nil) {
+        public init(host: String, port: Int, maxMessageBytes: Int, token: String? = nil, idleTimeout: Duration? = nil) {
             self.host = host
             self.port = port
             self.maxMessageBytes = maxMessageBytes
             self.token = token
+            self.idleTimeout = idleTimeout
         }
 
         public var description: String {
@@ -72,7 +80,10 @@ public struct OpenInferenceGRPCListener: Service, CustomStringConvertible {
             address: Self.socketAddress(host: configuration.host, port: configuration.port), transportSecurity: .plaintext,
             config: .defaults {
                 $0.rpc.maxRequestPayloadSize = configuration.maxMessageBytes
-                $0.compression.enabledAlgorithms = [.gzip, .deflate]
+                if let idleTimeout = configuration.idleTimeout {
+                    $0.connection.maxIdleTime = idleTimeout
+                    IdleConnectionReaper.install(limit: TimeAmount(idleTimeout * 3 / 2), into: &$0.channelDebuggingCallbacks)
+                }
             })
         let service = OpenInferenceGRPCService(registry: registry, repository: repository, limits: TensorJSON.Limits(), logger: logger)
         var interceptors: [ConditionalInterceptor<any ServerInterceptor>] = []

@@ -126,7 +126,9 @@ public struct ModelServer: Sendable {
             services.append(
                 OpenInferenceGRPCListener(
                     registry: registry, repository: repository,
-                    configuration: .init(host: configuration.host, port: grpcPort, maxMessageBytes: configuration.maxRequestBytes, token: configuration.inferenceToken),
+                    configuration: .init(
+                        host: configuration.host, port: grpcPort, maxMessageBytes: configuration.maxRequestBytes, token: configuration.inferenceToken,
+                        idleTimeout: configuration.idleTimeout),
                     logger: logger,
                     startsAfter: {
                         for await _ in restListening { break }

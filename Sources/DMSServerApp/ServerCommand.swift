@@ -103,7 +103,7 @@ public struct ServerCommand: AsyncParsableCommand {
     @Option(name: .customLong("max-request-size"), help: "Largest request body in bytes; larger requests get 413.")
     var maxRequestSize: Int = 10 << 20
 
-    @Option(name: .customLong("idle-timeout"), help: "Seconds an HTTP connection may stay idle, or take to send a request's headers, before it is closed.")
+    @Option(name: .customLong("idle-timeout"), help: "Seconds an HTTP connection may stay idle, or take to send a request's headers, and a gRPC connection may go without a call, before it is closed. Longer than every --queue-wait.")
     var idleTimeout: Int = 60
 
     @Option(name: .customLong("request-body-timeout"), help: "Seconds a client may take to send a request's body; slower uploads get 408 and lose the connection.")
@@ -208,13 +208,18 @@ public struct ServerCommand: AsyncParsableCommand {
         let workers = try PerModelSetting(parsing: workers, option: "--workers", defaultValue: 1, range: 1...64, models: modelNames)
         let batchSize = try PerModelSetting(parsing: maxBatchSize, option: "--max-batch-size", defaultValue: 8, range: 1...4096, models: modelNames)
         let delay = try PerModelSetting(parsing: maxBatchDelay, option: "--max-batch-delay", defaultValue: 0, range: 0...60_000, models: modelNames)
-        let queueWait = try PerModelSetting(parsing: queueWait, option: "--queue-wait", defaultValue: 250, range: 0...60_000, models: modelNames)
+        let queueWait = try queueWaitSetting(modelNames: modelNames)
         return { name in
             ModelScheduler.Settings(
                 workers: workers.value(for: name), maxBatchSize: batchSize.value(for: name),
                 maxBatchDelay: .milliseconds(delay.value(for: name)), queueSize: queueSize.value(for: name),
                 admissionWait: .milliseconds(queueWait.value(for: name)))
         }
+    }
+
+    /// `--queue-wait`: milliseconds, 250 unless set.
+    private func queueWaitSetting(modelNames: [String]) throws(DMSError) -> PerModelSetting {
+        try PerModelSetting(parsing: queueWait, option: "--queue-wait", defaultValue: 250, range: 0...60_000, models: modelNames)
     }
 
     public func validate() throws {
@@ -287,10 +292,21 @@ public struct ServerCommand: AsyncParsableCommand {
             throw ValidationError(
                 "--max-request-size, --max-image-pixels, --max-download-size, --download-timeout, --engine-threads, --idle-timeout and --request-body-timeout must be positive")
         }
+        let longestQueueWait: Int
         do {
-            _ = try schedulingSettings(modelNames: ModelArgumentParser.parse(models).map(\.name))
+            let modelNames = try ModelArgumentParser.parse(models).map(\.name)
+            _ = try schedulingSettings(modelNames: modelNames)
+            // The default counts too: it is the wait of models registered later.
+            let queueWait = try queueWaitSetting(modelNames: modelNames)
+            longestQueueWait = modelNames.map(queueWait.value(for:)).reduce(queueWait.defaultValue, max)
         } catch {
             throw ValidationError(error.message)
+        }
+        // A request waiting for a place in its queue has its body left unread, so its connection
+        // looks idle meanwhile: an idle timeout as short as the wait would cut it off.
+        guard idleTimeout * 1000 > longestQueueWait else {
+            throw ValidationError(
+                "--idle-timeout \(idleTimeout) s must be longer than --queue-wait (\(longestQueueWait) ms): a connection whose request waits for a place in the queue sends nothing the server reads meanwhile")
         }
     }
 

@@ -22,6 +22,8 @@ GOOD = f"m={EXAMPLES / 'digits-mlp.model'}"
         (["--models", GOOD, "--host", "my-host.example"], "the gRPC listener binds an IP address"),
         (["--models", GOOD, "--host", "0.0.0.0", "--allow-model-control"], "--allow-model-control with --host 0.0.0.0"),
         (["--models", GOOD, "--log-rotation-time", "7 X"], "7 X"),
+        (["--models", GOOD, "--idle-timeout", "2", "--queue-wait", "2000"], "--idle-timeout 2 s must be longer than --queue-wait (2000 ms)"),
+        (["--models", GOOD, "--idle-timeout", "5", "--queue-wait", "m=5000"], "--idle-timeout 5 s must be longer than --queue-wait (5000 ms)"),
         (["--models", GOOD, "--service", "my_custom.py"], "--service my_custom.py: no such Python file"),
         (["--models", GOOD, "--service", "my_custom"], "not a service of this server (mxnet_vision_service, mxnet_model_service) nor a Python file"),
         ([], "--models"),

@@ -188,6 +188,26 @@ def test_idle_connections_are_closed_by_the_idle_timeout(server):
     assert_healthy(server)
 
 
+def test_idle_grpc_connections_are_closed_by_the_idle_timeout(server):
+    """The gRPC port closes connections without a call too: one that sent the HTTP/2 preface and
+    settings, and ignores the GOAWAY and PING it gets after --idle-timeout, and one that never sent
+    a byte. Each is closed outright after half as long again."""
+    host, port = server.wait_for_grpc().rsplit(":", 1)
+    greeted = socket.create_connection((host, int(port)), timeout=10)
+    # The client connection preface, then an empty SETTINGS frame (length 0, type 4, no flags, stream 0).
+    greeted.sendall(b"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n" + bytes([0, 0, 0, 4, 0, 0, 0, 0, 0]))
+    silent = socket.create_connection((host, int(port)), timeout=10)
+    started = time.monotonic()
+    try:
+        assert closed_by_peer(greeted, IDLE_TIMEOUT * 1.5 + 5)
+        assert closed_by_peer(silent, IDLE_TIMEOUT * 1.5 + 5)
+        assert time.monotonic() - started > IDLE_TIMEOUT
+    finally:
+        greeted.close()
+        silent.close()
+    assert_healthy(server)
+
+
 def test_more_than_a_thousand_idle_connections(start_server):
     """1,200 idle connections are held at once and new clients are still served; once they
     leave, their descriptors are freed. They connect 100 at a time, as clients arriving over a

@@ -56,7 +56,7 @@ def server(start_server, models):
 TRITON_CASES = [
     "health-and-metadata", "model-configuration", "simple-sum-and-difference", "output-selection-and-rows", "typed-contents",
     "several-datatypes", "image-model-with-a-tensor-and-an-encoded-image", "messages-up-to-the-request-limit",
-    "compressed-messages", "errors-reach-the-client-with-their-status", "statistics-count-known-traffic", "repository-control-off",
+    "compressed-messages-are-refused", "errors-reach-the-client-with-their-status", "statistics-count-known-traffic", "repository-control-off",
 ]
 
 
@@ -79,6 +79,12 @@ def test_bearer_token_on_grpc(start_server, models):
 def test_repository_control_over_grpc(start_server, models):
     running = start_server("--models", models[0], "--allow-model-control")
     run_case("triton_grpc_cases.py", running.wait_for_grpc(), "repository-unload-and-load")
+    assert running.stop() == 0, running.output
+
+
+def test_clients_call_again_after_idle_closes(start_server, models):
+    running = start_server("--models", *models, "--idle-timeout", "1", "--queue-wait", "100")
+    run_case("triton_grpc_cases.py", running.wait_for_grpc(), "calls-across-idle-closes")
     assert running.stop() == 0, running.output
 
 

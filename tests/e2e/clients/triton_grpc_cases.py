@@ -195,25 +195,13 @@ def messages_up_to_the_request_limit(client):
 
 
 @case
-def compressed_messages(client):
-    """Requests compressed with gzip or deflate (compression_algorithm) are taken; one that would
-    inflate past the request limit (11 MiB of zeros, about 11 KiB compressed) is refused and the
-    server goes on."""
+def compressed_messages_are_refused(client):
+    """Compressed requests (compression_algorithm) are refused as gRPC refuses an encoding it does
+    not take, UNIMPLEMENTED, and the server goes on: grpc-swift-nio-transport 2.9.2 would leak its
+    inflate state on every compressed call (docs/open-inference.md)."""
     a, b = simple_arrays()
     for algorithm in ("gzip", "deflate"):
-        result = client.infer("simple", pair(a, b), compression_algorithm=algorithm)
-        assert np.array_equal(result.as_numpy("OUTPUT0"), a + b)
-        assert np.array_equal(result.as_numpy("OUTPUT1"), a - b)
-    zeros = triton.InferInput(client.get_model_metadata("digits").inputs[0].name, [1], "BYTES")
-    zeros.set_data_from_numpy(np.array([b"\0" * (11 << 20)], dtype=np.object_))
-    try:
-        client.infer("digits", [zeros], compression_algorithm="gzip")
-    except InferenceServerException as error:
-        # The transport stops inflating at the limit and resets the stream, which the client
-        # reports as CANCELLED.
-        assert error.status() in ("StatusCode.RESOURCE_EXHAUSTED", "StatusCode.CANCELLED"), (error.status(), error.message())
-    else:
-        raise AssertionError("a message inflating past the request limit was taken")
+        refused(lambda: client.infer("simple", pair(a, b), compression_algorithm=algorithm), "UNIMPLEMENTED", algorithm)
     assert np.array_equal(client.infer("simple", pair(a, b)).as_numpy("OUTPUT0"), a + b)
 
 
@@ -291,6 +279,18 @@ def repository_unload_and_load(client):
     assert np.array_equal(client.infer("simple", pair(a, b)).as_numpy("OUTPUT0"), a + b)
     refused(lambda: client.load_model("nope"), "NOT_FOUND", "nope")
     refused(lambda: client.load_model("simple", config='{"max_batch_size": 2}'), "INVALID_ARGUMENT", "'config' is not supported")
+
+
+@case
+def calls_across_idle_closes(client):
+    """Against a server with --idle-timeout 1: the connection it closes between calls is opened
+    again by the next call, which succeeds."""
+    import time
+
+    a, b = simple_arrays()
+    for _ in range(3):
+        assert np.array_equal(client.infer("simple", pair(a, b)).as_numpy("OUTPUT0"), a + b)
+        time.sleep(2)
 
 
 def infer_image(client, model, input_name, path, timeout=None):
