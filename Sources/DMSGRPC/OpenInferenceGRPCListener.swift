@@ -18,8 +18,8 @@ import ServiceLifecycle
 /// gRPC answers an encoding it does not take: grpc-swift-nio-transport 2.9.2 does not free its
 /// inflate state after a compressed call (about 4.5 KB per call, measured), so taking them would
 /// let any client grow the server's memory without bound. A connection without a call for
-/// `idleTimeout` is closed, as an idle HTTP connection is: gracefully (GOAWAY), or after half as
-/// long again by `IdleConnectionReaper` when the client ignores the GOAWAY. With
+/// `idleTimeout` is closed, as an idle HTTP connection is (`IdleConnectionReaper`): gracefully
+/// (GOAWAY), or half as long again later outright when the client does not let go. With
 /// a token, every call but ServerLive and ServerReady (the probes) needs the metadata
 /// `authorization: Bearer <token>`: UNAUTHENTICATED without it, PERMISSION_DENIED with another.
 public struct OpenInferenceGRPCListener: Service, CustomStringConvertible {
@@ -81,8 +81,8 @@ public struct OpenInferenceGRPCListener: Service, CustomStringConvertible {
             config: .defaults {
                 $0.rpc.maxRequestPayloadSize = configuration.maxMessageBytes
                 if let idleTimeout = configuration.idleTimeout {
-                    $0.connection.maxIdleTime = idleTimeout
-                    IdleConnectionReaper.install(limit: TimeAmount(idleTimeout * 3 / 2), into: &$0.channelDebuggingCallbacks)
+                    IdleConnectionReaper.install(
+                        limit: TimeAmount(idleTimeout), grace: TimeAmount(idleTimeout / 2), into: &$0.channelDebuggingCallbacks)
                 }
             })
         let service = OpenInferenceGRPCService(registry: registry, repository: repository, limits: TensorJSON.Limits(), logger: logger)

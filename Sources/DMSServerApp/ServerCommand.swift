@@ -103,7 +103,7 @@ public struct ServerCommand: AsyncParsableCommand {
     @Option(name: .customLong("max-request-size"), help: "Largest request body in bytes; larger requests get 413.")
     var maxRequestSize: Int = 10 << 20
 
-    @Option(name: .customLong("idle-timeout"), help: "Seconds an HTTP connection may stay idle, or take to send a request's headers, and a gRPC connection may go without a call, before it is closed. Longer than every --queue-wait.")
+    @Option(name: .customLong("idle-timeout"), help: "Seconds an HTTP connection may stay idle, or take to send a request's headers, and a gRPC connection may go without a call, before it is closed. Keep it longer than every --queue-wait.")
     var idleTimeout: Int = 60
 
     @Option(name: .customLong("request-body-timeout"), help: "Seconds a client may take to send a request's body; slower uploads get 408 and lose the connection.")
@@ -292,22 +292,23 @@ public struct ServerCommand: AsyncParsableCommand {
             throw ValidationError(
                 "--max-request-size, --max-image-pixels, --max-download-size, --download-timeout, --engine-threads, --idle-timeout and --request-body-timeout must be positive")
         }
-        let longestQueueWait: Int
         do {
-            let modelNames = try ModelArgumentParser.parse(models).map(\.name)
-            _ = try schedulingSettings(modelNames: modelNames)
-            // The default counts too: it is the wait of models registered later.
-            let queueWait = try queueWaitSetting(modelNames: modelNames)
-            longestQueueWait = modelNames.map(queueWait.value(for:)).reduce(queueWait.defaultValue, max)
+            _ = try schedulingSettings(modelNames: ModelArgumentParser.parse(models).map(\.name))
         } catch {
             throw ValidationError(error.message)
         }
-        // A request waiting for a place in its queue has its body left unread, so its connection
-        // looks idle meanwhile: an idle timeout as short as the wait would cut it off.
-        guard idleTimeout * 1000 > longestQueueWait else {
-            throw ValidationError(
-                "--idle-timeout \(idleTimeout) s must be longer than --queue-wait (\(longestQueueWait) ms): a connection whose request waits for a place in the queue sends nothing the server reads meanwhile")
-        }
+    }
+
+    /// A warning when `--idle-timeout` is not longer than the longest `--queue-wait` (the default
+    /// counts: models registered later wait that long). A request waiting for a place in its
+    /// queue has its body left unread; once the body is larger than the socket's buffers the
+    /// client can send nothing more, and the idle timeout closes the connection before the wait
+    /// ends. Smaller bodies are read whole at once and are not affected, so this is no error.
+    private func idleTimeoutWarning(modelNames: [String]) throws(DMSError) -> String? {
+        let queueWait = try queueWaitSetting(modelNames: modelNames)
+        let longestQueueWait = modelNames.map(queueWait.value(for:)).reduce(queueWait.defaultValue, max)
+        guard idleTimeout * 1000 <= longestQueueWait else { return nil }
+        return "--idle-timeout \(idleTimeout) s is not longer than --queue-wait \(longestQueueWait) ms: an upload larger than the socket's buffers that waits that long for a place in the queue is cut off by the idle timeout"
     }
 
     public func run() async throws {
@@ -352,6 +353,9 @@ public struct ServerCommand: AsyncParsableCommand {
             engineThreads: engineThreads ?? ServerConfiguration.defaultEngineThreads(workers: pairs.map { settings($0.name).workers }))
         let logFile = self.logFile == "-" ? nil : try RotatingLogFile(path: self.logFile, schedule: LogRotationSchedule(parsing: logRotationTime))
         DMSLogHandler.bootstrap(logFile: logFile, level: try DMSLogLevel(parsing: logLevel).loggerLevel, toStandardError: true)
+        if let warning = try idleTimeoutWarning(modelNames: pairs.map(\.name)) {
+            Logger(label: "deep-model-server").warning("\(warning)")
+        }
         configuration.accessLog = try accessLogWriter()
         configuration.idleTimeout = .seconds(idleTimeout)
         configuration.bodyTimeout = .seconds(requestBodyTimeout)

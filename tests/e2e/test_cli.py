@@ -22,8 +22,6 @@ GOOD = f"m={EXAMPLES / 'digits-mlp.model'}"
         (["--models", GOOD, "--host", "my-host.example"], "the gRPC listener binds an IP address"),
         (["--models", GOOD, "--host", "0.0.0.0", "--allow-model-control"], "--allow-model-control with --host 0.0.0.0"),
         (["--models", GOOD, "--log-rotation-time", "7 X"], "7 X"),
-        (["--models", GOOD, "--idle-timeout", "2", "--queue-wait", "2000"], "--idle-timeout 2 s must be longer than --queue-wait (2000 ms)"),
-        (["--models", GOOD, "--idle-timeout", "5", "--queue-wait", "m=5000"], "--idle-timeout 5 s must be longer than --queue-wait (5000 ms)"),
         (["--models", GOOD, "--service", "my_custom.py"], "--service my_custom.py: no such Python file"),
         (["--models", GOOD, "--service", "my_custom"], "not a service of this server (mxnet_vision_service, mxnet_model_service) nor a Python file"),
         ([], "--models"),
@@ -39,6 +37,15 @@ def test_bad_arguments(args, fragment, tmp_path):
     assert len(error_lines) == 1, result.stderr
     assert fragment in error_lines[0], result.stderr
     assert "Usage:" in result.stderr
+
+
+def test_an_idle_timeout_not_longer_than_the_queue_wait_is_warned_about(start_server):
+    server = start_server("--models", GOOD, "--idle-timeout", "5", "--queue-wait", "m=5000")
+    assert "WARNING [deep-model-server] --idle-timeout 5 s is not longer than --queue-wait 5000 ms" in server.output
+    assert server.stop() == 0, server.output
+    quiet = start_server("--models", GOOD, "--idle-timeout", "6", "--queue-wait", "m=5000")
+    assert "--idle-timeout" not in quiet.output
+    assert quiet.stop() == 0, quiet.output
 
 
 def test_log_file_dash_logs_to_standard_error_only(start_server, tmp_path):
