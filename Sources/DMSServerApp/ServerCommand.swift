@@ -318,6 +318,7 @@ public struct ServerCommand: AsyncParsableCommand {
             print(
                 VersionReport.text(
                     commandName: Self.configuration.commandName ?? "deep-model-server",
+                    cores: ProcessInfo.processInfo.activeProcessorCount,
                     engines: Engines.all(threadCount: engineThreads ?? 1, logger: quiet),
                     python: PythonService.Settings.locate(workers: 1, timeout: .seconds(pythonTimeout))))
             return

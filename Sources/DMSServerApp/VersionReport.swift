@@ -2,13 +2,14 @@ import DMSCore
 import DMSPython
 import Foundation
 
-/// What `deep-model-server --version` prints: the server's version, then each engine's library
-/// (the version it reports and the file it was opened from, or why none could be opened) and the
-/// Python environment custom services would run in. A missing engine is a line of the report,
-/// not a failure: the server serves the models of the engines it has.
+/// What `deep-model-server --version` prints: the server's version, the CPU cores it counts (what
+/// the default `--engine-threads` comes from; in a container, its CPU limit), then each engine's
+/// library (the version it reports and the file it was opened from, or why none could be opened)
+/// and the Python environment custom services would run in. A missing engine is a line of the
+/// report, not a failure: the server serves the models of the engines it has.
 enum VersionReport {
-    static func text(commandName: String, engines: [any InferenceEngine], python: PythonService.Settings?) -> String {
-        var lines = ["\(commandName) \(ServerVersion.current)"]
+    static func text(commandName: String, cores: Int, engines: [any InferenceEngine], python: PythonService.Settings?) -> String {
+        var lines = ["\(commandName) \(ServerVersion.current)", "CPU cores available: \(cores) (the default --engine-threads, divided by --workers)"]
         for engine in engines {
             do {
                 let library = try engine.library()

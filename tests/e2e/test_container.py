@@ -155,6 +155,9 @@ def test_image_serves_the_bundled_examples_as_an_unprivileged_user(image, contai
     imports = podman("run", "--rm", IMAGE, "python3", "-c", "import mxnet, numpy, PIL; print(mxnet.__version__, numpy.__version__)")
     assert imports.stdout.split() == ["1.9.1", "1.23.5"], imports.stderr
     assert podman("run", "--rm", IMAGE, "test", "-s", "/usr/share/doc/onnxruntime/ThirdPartyNotices.txt", check=False).returncode == 0
+    # The cores the default --engine-threads comes from are the container's CPU limit, not the host's.
+    version = podman("run", "--rm", "--cpus", "1", IMAGE, "--version")
+    assert "CPU cores available: 1 " in version.stdout, version.stdout + version.stderr
     home = podman("exec", container.name, "ls", "-A", "/var/lib/dms").stdout.split()
     assert "model-store" in home and not [name for name in home if name.startswith("dms_app.log")], "logs go to stderr, not to a file"
     logs = container.logs()
