@@ -76,10 +76,26 @@ public struct OpenInferenceGRPCListener: Service, CustomStringConvertible {
     public func run() async throws {
         await cancelWhenGracefulShutdown { await startsAfter() }
         if Task.isCancelled || Task.isShuttingDownGracefully { return }
+        let (onListening, host) = (onListening, configuration.host)
         let transport = HTTP2ServerTransport.Posix(
             address: Self.socketAddress(host: configuration.host, port: configuration.port), transportSecurity: .plaintext,
             config: .defaults {
                 $0.rpc.maxRequestPayloadSize = configuration.maxMessageBytes
+                // Told by the listening socket once bound, rather than by awaiting the transport's
+                // `listeningAddress`: that stays unknown forever when a shutdown comes before the
+                // transport listens, and the task awaiting it would never end.
+                $0.channelDebuggingCallbacks.onBindTCPListener = { channel in
+                    channel.eventLoop.makeCompletedFuture {
+                        try channel.pipeline.syncOperations.addHandler(
+                            ListeningAddressReporter { address in
+                                if address.protocol == .inet6, let ip = address.ipAddress {
+                                    onListening("[\(ip)]:\(address.port ?? 0)")
+                                } else {
+                                    onListening("\(host):\(address.port ?? 0)")
+                                }
+                            })
+                    }
+                }
                 if let idleTimeout = configuration.idleTimeout {
                     IdleConnectionReaper.install(
                         limit: TimeAmount(idleTimeout), grace: TimeAmount(idleTimeout / 2), into: &$0.channelDebuggingCallbacks)
@@ -94,18 +110,6 @@ public struct OpenInferenceGRPCListener: Service, CustomStringConvertible {
             interceptors.append(.apply(BearerTokenInterceptor(token: Array(token.utf8)), to: .allExcluding(services: [], methods: probes)))
         }
         let server = GRPCServer(transport: transport, services: [service], interceptorPipeline: interceptors)
-        let (onListening, host) = (onListening, configuration.host)
-        // Unstructured, and never awaited: the transport's address stays unknown forever when a
-        // shutdown comes before it listens (`serve()` then throws at once), and awaiting it
-        // would hang the shutdown.
-        Task {
-            guard let address = try? await transport.listeningAddress else { return }
-            if let ipv6 = address.ipv6 {
-                onListening("[\(ipv6.host)]:\(ipv6.port)")
-            } else {
-                onListening("\(host):\(address.ipv4?.port ?? 0)")
-            }
-        }
         do {
             try await withGracefulShutdownHandler {
                 try await server.serve()
@@ -155,5 +159,23 @@ struct BearerTokenInterceptor: ServerInterceptor {
             throw RPCError(code: .permissionDenied, message: "the bearer token is not valid for this server")
         }
         return try await next(request, context)
+    }
+}
+
+/// Passes the listening socket's address on once it is bound (the server channel turns active).
+private final class ListeningAddressReporter: ChannelInboundHandler, RemovableChannelHandler {
+    typealias InboundIn = any Channel
+
+    private let report: @Sendable (NIOCore.SocketAddress) -> Void
+
+    init(report: @escaping @Sendable (NIOCore.SocketAddress) -> Void) {
+        self.report = report
+    }
+
+    func channelActive(context: ChannelHandlerContext) {
+        if let address = context.channel.localAddress {
+            report(address)
+        }
+        context.fireChannelActive()
     }
 }
