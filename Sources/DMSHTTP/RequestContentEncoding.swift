@@ -9,8 +9,10 @@ import NIOCore
 /// gzip'` does. The server accepts `gzip` (also as `x-gzip`) and `deflate` (zlib's format, as
 /// HTTP defines it; a raw deflate stream, which some clients send under that name, is accepted
 /// too) and answers anything else with 415. The decoded body must fit the same limit as an
-/// uncompressed one (`--max-request-size` for inference), checked while inflating, so a small body that expands
-/// to gigabytes (a decompression bomb) costs at most that limit of memory before its 413.
+/// uncompressed one (`--max-request-size` for inference), checked while inflating, so a small body
+/// that expands to gigabytes (a decompression bomb) costs at most about twice that limit of memory
+/// (the output buffer grows by doubling) before its 413. The limit must be at most 1 GiB, as
+/// `--max-request-size` is: the buffer's capacity, rounded up to a power of two, is a 32-bit number.
 ///
 /// The inflate loop is written here over zlib rather than taken from a library: NIO's
 /// `NIOHTTPRequestDecompressor` fails the connection on a corrupt body instead of letting the
@@ -128,13 +130,17 @@ public enum RequestContentEncoding: Sendable, Equatable {
                     continue
                 case Z_BUF_ERROR where stream.pointee.avail_in == 0:
                     return .failure(DMSError(.invalidInput, "the request body's \(format.name) stream is cut short"))
-                case Z_BUF_ERROR:
-                    continue
+                case Z_NEED_DICT:
+                    return .failure(DMSError(.invalidInput, "the request body's \(format.name) stream needs a preset dictionary, which is not supported"))
                 case Z_MEM_ERROR:
                     return .failure(DMSError(.internalError, "zlib ran out of memory inflating the request body"))
-                default:
+                case Z_DATA_ERROR:
                     let reason = stream.pointee.msg.map { String(cString: $0) } ?? "error \(status)"
                     return .failure(DMSError(.invalidInput, "the request body is not valid \(format.name) data (\(reason))"))
+                default:
+                    // Z_BUF_ERROR with input left cannot happen (there is always room for output);
+                    // retrying it would loop without end.
+                    return .failure(DMSError(.internalError, "zlib stopped inflating the request body (error \(status))"))
                 }
             }
             // Past the limit: the check below answers.

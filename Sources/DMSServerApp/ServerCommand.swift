@@ -100,7 +100,7 @@ public struct ServerCommand: AsyncParsableCommand {
     @Option(name: .customLong("model-store"), help: "Cache folder for downloaded and unpacked models (default: $DMS_MODEL_STORE, else $XDG_CACHE_HOME/deep-model-server, else ~/.cache/deep-model-server).")
     var modelStore: String?
 
-    @Option(name: .customLong("max-request-size"), help: "Largest request body in bytes; larger requests get 413.")
+    @Option(name: .customLong("max-request-size"), help: "Largest request body in bytes, once inflated when it comes compressed (at most 1 GiB); larger requests get 413.")
     var maxRequestSize: Int = 10 << 20
 
     @Option(name: .customLong("idle-timeout"), help: "Seconds an HTTP connection may stay idle, or take to send a request's headers, and a gRPC connection may go without a call, before it is closed. Keep it longer than every --queue-wait.")
@@ -285,6 +285,9 @@ public struct ServerCommand: AsyncParsableCommand {
             _ = try LogRotationSchedule(parsing: logRotationTime)
         } catch {
             throw ValidationError("\(error)")
+        }
+        guard maxRequestSize <= 1 << 30 else {
+            throw ValidationError("--max-request-size must be at most 1073741824 (1 GiB), got \(maxRequestSize)")
         }
         guard maxRequestSize > 0, maxImagePixels > 0, maxDownloadSize > 0, downloadTimeout > 0, (engineThreads ?? 1) > 0, idleTimeout > 0,
             requestBodyTimeout > 0

@@ -9,7 +9,7 @@ import Foundation
 /// report, not a failure: the server serves the models of the engines it has.
 enum VersionReport {
     static func text(commandName: String, cores: Int, engines: [any InferenceEngine], python: PythonService.Settings?) -> String {
-        var lines = ["\(commandName) \(ServerVersion.current)", "CPU cores available: \(cores) (the default --engine-threads, divided by --workers)"]
+        var lines = ["\(commandName) \(ServerVersion.current)", "CPU cores available: \(cores) (--engine-threads defaults to this ÷ the largest --workers)"]
         for engine in engines {
             do {
                 let library = try engine.library()

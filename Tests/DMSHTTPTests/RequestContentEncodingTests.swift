@@ -87,5 +87,9 @@ struct RequestContentEncodingTests {
         var badChecksum = Self.gzip
         badChecksum[badChecksum.count - 8] ^= 0xFF
         #expect(Self.failure(badChecksum, .gzip)?.message == "the request body is not valid gzip data (incorrect data check)")
+        // A zlib header with the preset-dictionary flag (FDICT) and a dictionary id.
+        let needsDictionary = Self.failure([0x78, 0xBB, 0, 0, 0, 1, 0x03, 0x00], .deflate)
+        #expect(needsDictionary?.code == .invalidInput)
+        #expect(needsDictionary?.message == "the request body's deflate stream needs a preset dictionary, which is not supported")
     }
 }

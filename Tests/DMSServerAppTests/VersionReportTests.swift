@@ -18,7 +18,7 @@ struct VersionReportTests {
         let lines = VersionReport.text(commandName: "deep-model-server", cores: 3, engines: engines, python: nil).split(separator: "\n").map(String.init)
         #expect(lines.count == 5)
         #expect(lines[0] == "deep-model-server \(ServerVersion.current)")
-        #expect(lines[1] == "CPU cores available: 3 (the default --engine-threads, divided by --workers)")
+        #expect(lines[1] == "CPU cores available: 3 (--engine-threads defaults to this ÷ the largest --workers)")
         #expect(lines[2].hasPrefix("MXNet: not available: ") && lines[2].contains("/nonexistent/libmxnet.so"))
         #expect(lines[3].hasPrefix("ONNX Runtime: not available: ") && lines[3].contains("/nonexistent/libonnxruntime.so"))
         #expect(lines[4].hasPrefix("Python services: not available: "))
@@ -32,6 +32,6 @@ struct VersionReportTests {
         let python = PythonService.Settings(python: "/venv/bin/python", packagePath: "/venv/site-packages", workers: 1, timeout: .seconds(1))
         let lines = VersionReport.text(commandName: "dms", cores: 1, engines: [engine], python: python).split(separator: "\n").map(String.init)
         #expect(lines == [
-            "dms \(ServerVersion.current)", "CPU cores available: 1 (the default --engine-threads, divided by --workers)", "ONNX Runtime \(library.version): \(library.path)", "Python services: /venv/bin/python (dms package in /venv/site-packages)"])
+            "dms \(ServerVersion.current)", "CPU cores available: 1 (--engine-threads defaults to this ÷ the largest --workers)", "ONNX Runtime \(library.version): \(library.path)", "Python services: /venv/bin/python (dms package in /venv/site-packages)"])
     }
 }

@@ -34,7 +34,8 @@ GRPC_LISTENING = re.compile(r"^gRPC listening on ([0-9.]+):(\d+)")
 class Server:
     """One running deep-model-server process; its output is collected line by line."""
 
-    def __init__(self, args, cwd, env=None, wait=True, timeout=120, binary=SERVER_BINARY):
+    def __init__(self, args, cwd, env=None, wait=True, timeout=120, binary=SERVER_BINARY, stderr=subprocess.STDOUT):
+        """`stderr`: where the server's standard error goes; by default into the collected output."""
         full_env = dict(os.environ)
         full_env.update(env or {})  # a value None removes the variable
         full_env = {name: value for name, value in full_env.items() if value is not None}
@@ -49,7 +50,7 @@ class Server:
             env=full_env,
             stdin=subprocess.DEVNULL,
             stdout=subprocess.PIPE,
-            stderr=subprocess.STDOUT,
+            stderr=stderr,
             text=True,
         )
         self._reader = threading.Thread(target=self._read, daemon=True)
@@ -118,7 +119,7 @@ def start_server(tmp_path_factory):
     started = []
     store = tmp_path_factory.mktemp("store")
 
-    def start(*args, store_dir=None, cwd=None, env=None, wait=True, log_file=None, binary=SERVER_BINARY):
+    def start(*args, store_dir=None, cwd=None, env=None, wait=True, log_file=None, binary=SERVER_BINARY, stderr=subprocess.STDOUT):
         workdir = pathlib.Path(cwd) if cwd else tmp_path_factory.mktemp("server")
         log = log_file or workdir / "dms_app.log"
         server = Server(
@@ -127,6 +128,7 @@ def start_server(tmp_path_factory):
             env=env,
             wait=wait,
             binary=binary,
+            stderr=stderr,
         )
         started.append(server)
         return server

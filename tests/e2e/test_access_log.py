@@ -3,6 +3,7 @@ latency and request id; the id taken from X-Request-ID or made, and echoed."""
 
 import json
 import re
+import subprocess
 
 import requests
 
@@ -75,9 +76,11 @@ def test_no_access_log_by_default_but_request_ids_still(start_server, tmp_path):
 
 def test_json_lines_on_standard_output(start_server, tmp_path):
     """`--access-log -` writes to standard output (a container's log), not to a file named "-"
-    nor to the server's log (standard error and --log-file)."""
+    nor to the server's log (standard error, left out of the collected output here, and --log-file)."""
     log = tmp_path / "server.log"
-    server = start_server("--models", f"digits={DIGITS}", "--access-log", "-", "--access-log-format", "json", cwd=tmp_path, log_file=log)
+    server = start_server(
+        "--models", f"digits={DIGITS}", "--access-log", "-", "--access-log-format", "json", cwd=tmp_path, log_file=log,
+        stderr=subprocess.DEVNULL)
     assert predict(server, headers={"X-Request-ID": "stdout-1"}).status_code == 200
 
     def entry():

@@ -22,6 +22,7 @@ GOOD = f"m={EXAMPLES / 'digits-mlp.model'}"
         (["--models", GOOD, "--host", "my-host.example"], "the gRPC listener binds an IP address"),
         (["--models", GOOD, "--host", "0.0.0.0", "--allow-model-control"], "--allow-model-control with --host 0.0.0.0"),
         (["--models", GOOD, "--log-rotation-time", "7 X"], "7 X"),
+        (["--models", GOOD, "--max-request-size", "4294967296"], "--max-request-size must be at most 1073741824 (1 GiB)"),
         (["--models", GOOD, "--service", "my_custom.py"], "--service my_custom.py: no such Python file"),
         (["--models", GOOD, "--service", "my_custom"], "not a service of this server (mxnet_vision_service, mxnet_model_service) nor a Python file"),
         ([], "--models"),
