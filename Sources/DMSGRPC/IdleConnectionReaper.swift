@@ -19,7 +19,7 @@ import NIOCore
 /// Calls are counted by `callOpened()` and `callClosed()`, from the HTTP/2 streams the transport
 /// accepts on the connection; a connection with a call open is never closed here, however long
 /// the call takes.
-final class IdleConnectionReaper: ChannelInboundHandler, RemovableChannelHandler {
+final class IdleConnectionReaper: ChannelInboundHandler {
     typealias InboundIn = ByteBuffer
 
     private let limit: TimeAmount

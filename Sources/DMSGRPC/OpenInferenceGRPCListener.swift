@@ -163,7 +163,7 @@ struct BearerTokenInterceptor: ServerInterceptor {
 }
 
 /// Passes the listening socket's address on once it is bound (the server channel turns active).
-private final class ListeningAddressReporter: ChannelInboundHandler, RemovableChannelHandler {
+private final class ListeningAddressReporter: ChannelInboundHandler {
     typealias InboundIn = any Channel
 
     private let report: @Sendable (NIOCore.SocketAddress) -> Void
